@@ -1,0 +1,216 @@
+"""Run directories and result files.
+
+Every run writes ``runs/<name>/``::
+
+    config.yaml        the resolved config
+    env.json           versions, device, git commit
+    metrics.jsonl      append-only, one JSON object per line (step, metric, value, protocol fields)
+    samples/*.png      sample grids
+    checkpoints/       trainer checkpoints
+    results.json       final results (a list of flat records)
+    results.csv        the same records as CSV
+    summary.md         the same records as a Markdown table
+
+All whole-file writes are atomic (temporary file + ``os.replace``), so a crash never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+
+# ------------------------------------------------------------------------------------------------- atomic writes
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see either the old file or the whole new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_save(obj: Any, path: str | Path, saver: Any = None) -> None:
+    """Save ``obj`` with ``saver(obj, file)`` (default ``torch.save``) atomically."""
+    if saver is None:
+        import torch
+
+        saver = torch.save
+    buf = io.BytesIO()
+    saver(obj, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", 1) == 0:
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+# ------------------------------------------------------------------------------------------------------- tables
+def records_to_csv(records: Sequence[Mapping[str, Any]]) -> str:
+    """CSV text of flat records; the columns are the union of keys in first-seen order."""
+    columns: list[str] = []
+    for rec in records:
+        for key in rec:
+            if key not in columns:
+                columns.append(key)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for rec in records:
+        writer.writerow({k: _jsonable(v) for k, v in rec.items()})
+    return buf.getvalue()
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def records_to_markdown(records: Sequence[Mapping[str, Any]], title: str | None = None) -> str:
+    """A Markdown table of flat records."""
+    columns: list[str] = []
+    for rec in records:
+        for key in rec:
+            if key not in columns:
+                columns.append(key)
+    lines = [f"# {title}", ""] if title else []
+    if not records:
+        return "\n".join(lines + ["(no results)", ""])
+    lines.append("| " + " | ".join(columns) + " |")
+    lines.append("|" + "|".join("---" for _ in columns) + "|")
+    for rec in records:
+        lines.append("| " + " | ".join(_fmt(rec.get(c, "")) for c in columns) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def environment_info() -> dict[str, Any]:
+    """Versions and hardware, saved beside every run so that numbers can be traced to a setup."""
+    info: dict[str, Any] = {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "argv": sys.argv,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    try:
+        import torch
+
+        info["torch"] = torch.__version__
+        info["cuda"] = torch.version.cuda
+        info["gpus"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    except Exception:  # environment info must never fail a run
+        pass
+    for mod in ("numpy", "accelerate", "faiss", "torchvision"):
+        try:
+            info[mod] = __import__(mod).__version__
+        except Exception:
+            pass
+    try:
+        here = Path(__file__).resolve().parent
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5, check=False
+        )
+        if sha.returncode == 0:
+            info["git_commit"] = sha.stdout.strip()
+    except Exception:
+        pass
+    return info
+
+
+# ------------------------------------------------------------------------------------------------------ run dir
+class RunDir:
+    """The output folder of one run (training, evaluation or a reproduction)."""
+
+    def __init__(self, path: str | Path, create: bool = True) -> None:
+        self.path = Path(path)
+        if create:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self.samples.mkdir(exist_ok=True)
+
+    @classmethod
+    def create(cls, root: str | Path, name: str) -> RunDir:
+        return cls(Path(root) / name)
+
+    # fixed locations
+    @property
+    def config_path(self) -> Path:
+        return self.path / "config.yaml"
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / "metrics.jsonl"
+
+    @property
+    def samples(self) -> Path:
+        return self.path / "samples"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.path / "checkpoints"
+
+    def save_config(self, cfg: Any) -> None:
+        from ganlab.core.config import save_config
+
+        save_config(cfg, self.config_path)
+        atomic_write_text(self.path / "env.json", json.dumps(_jsonable(environment_info()), indent=2))
+
+    def log_metrics(self, record: Mapping[str, Any]) -> None:
+        """Append one record to ``metrics.jsonl`` (a single write of one line, then fsync)."""
+        line = json.dumps(_jsonable(dict(record)), sort_keys=False) + "\n"
+        with open(self.metrics_path, "a", encoding="utf-8") as f:
+            f.write(line)
+            f.flush()
+            os.fsync(f.fileno())
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        if not self.metrics_path.exists():
+            return []
+        out = []
+        with open(self.metrics_path, encoding="utf-8") as f:
+            for line in f:
+                line = line.strip()
+                if line:
+                    out.append(json.loads(line))
+        return out
+
+    def write_results(self, records: Iterable[Mapping[str, Any]], title: str | None = None) -> None:
+        """Write the final results as ``results.json``, ``results.csv`` and ``summary.md``."""
+        records = [dict(_jsonable(dict(r))) for r in records]
+        atomic_write_text(self.path / "results.json", json.dumps(records, indent=2))
+        atomic_write_text(self.path / "results.csv", records_to_csv(records))
+        atomic_write_text(self.path / "summary.md", records_to_markdown(records, title))
+
+    def __repr__(self) -> str:
+        return f"RunDir({str(self.path)!r})"

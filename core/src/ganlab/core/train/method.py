@@ -1,0 +1,114 @@
+"""A method is a small object that overrides one or two steps of the vanilla GAN; the trainer owns everything else.
+
+The trainer (``ganlab.core.train.trainer.Trainer``) owns devices, optimisers, mixed precision, accumulation, EMA,
+checkpoints, logging and the loop. Each step it asks the method:
+
+1. ``next_real(run)`` for a real batch (default: the ``"main"`` data stream, drawn by ``sampler(run)``);
+2. ``sample_fake(run, n, real)`` for a fake batch;
+3. ``d_loss(run, real, fake)``, backpropagated and stepped on D (``n_dis`` times per G step);
+4. ``after_d_step(run, real, fake)`` (e.g. train an auxiliary D with ``run.optimize``);
+5. ``g_loss(run, fake)``, backpropagated and stepped on G;
+6. ``on_step_end(run)`` after ``run.step`` was incremented (record statistics, change phase, swap weights).
+
+``state_dict`` / ``load_state_dict`` are saved in every checkpoint, so a resumed run is exact.
+
+Batches are dicts of tensors on ``run.device``: ``image`` (B, C, H, W) in [-1, 1] or (B, 2) for toys, ``label``
+(B,) int64, ``index`` (B,) int64 (dataset positions), optional ``group`` and ``cond`` (instance features, IC-GAN).
+
+The ``run`` argument is the trainer. Methods may read: ``run.G``, ``run.D`` (wrapped for DDP; call them),
+``run.G_ema``, ``run.models`` / ``run.optimizers`` (dicts by name), ``run.loss`` (a :class:`~ganlab.core.losses.GanLoss`
+with per-sample ``d_real``, ``d_fake``, ``g``), ``run.cfg`` (:class:`ExperimentConfig`), ``run.step`` (finished G
+steps), ``run.epoch`` (real instances seen / dataset size), ``run.dataset``, ``run.device``, ``run.accelerator``,
+``run.run_dir``, ``run.num_classes``; and call ``run.unwrap(module)``, ``run.add_model(name, module, lr, betas)``
+(in ``setup``), ``run.add_stream(name, sampler)`` / ``run.next_batch(name)`` (extra real-data streams with their own
+sampler, e.g. Dia-GAN's uniform stream for the auxiliary D), ``run.set_sampler(name, sampler)``,
+``run.optimize(name, loss)`` (backward + step + zero_grad of a named model, AMP-aware), ``run.log(dict)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from ganlab.core.registry import Registry
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ganlab.core.train.trainer import Trainer
+
+Batch = dict[str, torch.Tensor]
+
+METHODS: Registry[type[Method]] = Registry("method")
+
+
+@dataclass
+class NoOptions:
+    """A method without options."""
+
+
+class Method:
+    """The vanilla GAN; a paper subclasses it and overrides only what it changes."""
+
+    name = "vanilla"
+    Options: type = NoOptions
+
+    def __init__(self, options: Any = None) -> None:
+        self.options = options if options is not None else self.Options()
+
+    # ------------------------------------------------------------------------------------------------ set-up
+    def setup(self, run: Trainer) -> None:
+        """Called once, after models, optimisers and the dataset exist and before any step."""
+
+    def sampler(self, run: Trainer):
+        """The index sampler of the ``"main"`` stream; ``None`` means uniform shuffling."""
+        return None
+
+    # --------------------------------------------------------------------------------------------------- data
+    def next_real(self, run: Trainer) -> Batch:
+        return run.next_batch("main")
+
+    def sample_fake(self, run: Trainer, n: int, real: Batch | None = None) -> Batch:
+        """Draw z ~ N(0, I) and labels uniformly (conditional G), and generate ``n`` images."""
+        z = torch.randn(n, run.z_dim, device=run.device)
+        out: Batch = {"z": z}
+        label = None
+        if run.num_classes:
+            label = torch.randint(0, run.num_classes, (n,), device=run.device)
+            out["label"] = label
+        out["image"] = run.G(z, y=label)
+        return out
+
+    # ------------------------------------------------------------------------------------------------- losses
+    def d_forward(self, run: Trainer, batch: Batch, module=None) -> dict[str, torch.Tensor]:
+        """D's outputs (a dict with ``adv`` of shape (B,)) on a batch, conditioned as the batch says."""
+        d = module if module is not None else run.D
+        return d(batch["image"], y=batch.get("label") if run.num_classes else None, feat=batch.get("cond"))
+
+    def d_loss(self, run: Trainer, real: Batch, fake: Batch) -> tuple[torch.Tensor, dict[str, float]]:
+        fake = {**fake, "image": fake["image"].detach()}
+        out_r = self.d_forward(run, real)["adv"]
+        out_f = self.d_forward(run, fake)["adv"]
+        loss_r = run.loss.d_real(out_r).mean()
+        loss_f = run.loss.d_fake(out_f).mean()
+        return loss_r + loss_f, {"d_loss_real": loss_r.item(), "d_loss_fake": loss_f.item()}
+
+    def after_d_step(self, run: Trainer, real: Batch, fake: Batch) -> None:
+        """Called after every D step (``n_dis`` times per G step)."""
+
+    def g_loss(self, run: Trainer, fake: Batch) -> tuple[torch.Tensor, dict[str, float]]:
+        loss = run.loss.g(self.d_forward(run, fake)["adv"]).mean()
+        return loss, {"g_loss": loss.item()}
+
+    def on_step_end(self, run: Trainer) -> None:
+        """Called after each G step; ``run.step`` counts finished G steps."""
+
+    # --------------------------------------------------------------------------------------------- checkpoint
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        pass
+
+
+METHODS.register("vanilla")(Method)

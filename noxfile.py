@@ -1,0 +1,76 @@
+"""Sessions: tests, isolated (one per package), lint, demo, repro_smoke, bench.
+
+    pip install nox && nox -s tests      # every package in one venv, all tests not marked slow
+    pip install nox && nox -s demo       # the main job on embedded data, CPU, a few minutes
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+
+import nox
+
+nox.options.sessions = ["tests", "lint"]
+nox.options.error_on_missing_interpreters = False
+
+PYTHON = None  # the interpreter nox runs under; CI and users have one Python >= 3.10
+METHODS = ["instance_selection", "multigan_boosting", "diagan", "gold", "icgan"]
+PACKAGES = ["core", *METHODS, "benchmarks"]
+TEST_DEPS = ["pytest>=8", "prdc>=0.2", "pytorch-msssim>=1.0"]
+
+
+def _install(session: nox.Session, *packages: str) -> None:
+    # torch first, unpinned: pip resolves the build that fits the machine (local wheels, CUDA or CPU index).
+    session.install("torch>=2.3", "torchvision>=0.18")
+    session.install(*TEST_DEPS)
+    session.install(*[arg for p in packages for arg in ("-e", f"./{p}")])
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Every package in one virtual environment; all tests not marked slow."""
+    _install(session, *PACKAGES)
+    session.run("pytest", "-m", "not slow", *session.posargs, env={"OMP_NUM_THREADS": "2"})
+
+
+@nox.session(python=PYTHON)
+@nox.parametrize("package", PACKAGES)
+def isolated(session: nox.Session, package: str) -> None:
+    """One package and core alone in a fresh venv, its own tests: proves that installing one method works."""
+    deps = ["core"] if package == "core" else (PACKAGES[:-1] if package == "benchmarks" else ["core", package])
+    _install(session, *deps, *([package] if package == "benchmarks" else []))
+    session.run("pytest", "-m", "not slow", f"{package}/tests", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def demo(session: nox.Session) -> None:
+    """The main job on embedded data: train a small GAN on the bundled 5k MNIST on CPU and evaluate it."""
+    _install(session, *PACKAGES)
+    out = session.posargs[0] if session.posargs else "runs"
+    session.run("ganlab", "demo", "--out-dir", out)
+
+
+@nox.session(python=PYTHON)
+def repro_smoke(session: nox.Session) -> None:
+    """Every shipped reproduction config at smoke scale."""
+    _install(session, *PACKAGES)
+    session.run("ganlab", "repro", "run", "--all", "--scale", "smoke", "--out-dir", "runs/repro_smoke")
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Speed and memory benchmarks; each script prints its numbers and writes JSON under runs/bench/."""
+    _install(session, *PACKAGES)
+    scripts = sorted(glob.glob(os.path.join("benchmarks", "speed", "bench_*.py")))
+    if session.posargs:
+        scripts = [s for s in scripts if any(p in s for p in session.posargs)]
+    for script in scripts:
+        session.run("python", script)
