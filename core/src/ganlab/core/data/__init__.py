@@ -1,0 +1,1 @@
+"""ganlab.core.data."""
