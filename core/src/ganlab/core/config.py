@@ -145,7 +145,7 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
         if origin is tuple and args and args[-1] is not Ellipsis:
             if len(args) != len(value):
                 raise ConfigError(f"{where}: expected {len(args)} values, got {len(value)}")
-            return tuple(_coerce(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(args, value)))
+            return tuple(_coerce(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
         item = args[0] if args else Any
         items = [_coerce(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
         return tuple(items) if (origin is tuple or tp is tuple) else items
@@ -154,6 +154,11 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
             raise ConfigError(f"{where}: expected a mapping, got {value!r}")
         return dict(value)
     if tp is float:
+        if isinstance(value, str):  # PyYAML (YAML 1.1) reads "2e-4" as a string; accept what float() accepts
+            try:
+                return float(value)
+            except ValueError:
+                pass
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where}: expected a number, got {value!r}")
         return float(value)
@@ -229,7 +234,12 @@ def load_config(
     base: dict[str, Any] | None = None,
 ) -> T:
     """Load ``schema`` from an optional YAML file (+ scale delta) and dotted overrides, in that order."""
-    data = copy.deepcopy(base) if base else {}
+    try:  # start from the schema's defaults so that an override like ``steps.x=1`` is caught early
+        data = to_dict(schema())
+    except TypeError:
+        data = {}
+    if base:
+        data = deep_merge(data, base)
     if path is not None:
         data = deep_merge(data, read_yaml(path))
     data = select_scale(data, scale)

@@ -83,7 +83,11 @@ def add_repro_command(subparsers: argparse._SubParsersAction, package: str) -> N
     p.add_argument("--scale", choices=SCALES, default="smoke")
     p.add_argument("--out-dir", default="runs/repro")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
-    p.set_defaults(func=lambda a: _run_cli([f"{package}/{a.experiment}"], a) if a.experiment != "list" else _list(package))
+
+    def run(a: argparse.Namespace) -> int:
+        return _list(package) if a.experiment == "list" else _run_cli([f"{package}/{a.experiment}"], a)
+
+    p.set_defaults(func=run)
 
 
 def _list(package: str | None = None) -> int:
