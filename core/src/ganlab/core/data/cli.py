@@ -1,0 +1,141 @@
+"""``ganlab data list | show NAME | prepare SRC OUT``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ganlab.core.errors import ConfigError, DatasetError
+
+from . import EMBEDDED
+from .hdf5 import prepare_hdf5
+from .registry import dataset_options, dataset_summary, get_dataset, list_datasets
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``data`` command group to the ``ganlab`` parser."""
+    parser = subparsers.add_parser("data", help="list, inspect and prepare datasets")
+    sub = parser.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
+    parser.set_defaults(func=lambda args: parser.print_help())
+
+    p_list = sub.add_parser("list", help="every registered dataset, with its options")
+    p_list.set_defaults(func=cmd_list)
+
+    p_show = sub.add_parser("show", help="write a PNG grid of a dataset and print its size and classes")
+    p_show.add_argument("name", help="dataset name (see `ganlab data list`)")
+    p_show.add_argument("--root", default=None, help="data folder (downloadable datasets)")
+    p_show.add_argument("--split", default="train")
+    p_show.add_argument("--resolution", type=int, default=None)
+    p_show.add_argument("--out", default=None, help="PNG path (default: <name>.png)")
+    p_show.add_argument("-n", "--num", type=int, default=64, help="images in the grid (points for 2-D toys: all)")
+    p_show.add_argument("--seed", type=int, default=0, help="which random items to show")
+    p_show.add_argument("--download", action="store_true", help="download torchvision datasets into --root")
+    p_show.add_argument(
+        "-o",
+        "--option",
+        dest="options",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a dataset option (repeatable), e.g. -o rho=0.95",
+    )
+    p_show.set_defaults(func=cmd_show)
+
+    p_prep = sub.add_parser(
+        "prepare", help="convert an image folder to a resized uint8 HDF5 file (centre crop, resize, streamed)"
+    )
+    p_prep.add_argument("source", help="image folder (class sub-folders give labels) or base folder of --split-file")
+    p_prep.add_argument("output", help="HDF5 file to write")
+    p_prep.add_argument("--resolution", type=int, required=True)
+    p_prep.add_argument("--split-file", default=None, help="txt of 'relative/path label' lines (ImageNet-LT)")
+    p_prep.add_argument("--unlabelled", action="store_true", help="ignore class folders (label 0)")
+    p_prep.add_argument("--chunk-size", type=int, default=500)
+    p_prep.add_argument("--workers", type=int, default=0, help="DataLoader workers decoding images")
+    p_prep.set_defaults(func=cmd_prepare)
+
+
+def parse_options(items: list[str]) -> dict[str, Any]:
+    """``["rho=0.95", "source=mnist5k"]`` -> ``{"rho": 0.95, "source": "mnist5k"}`` (values read as YAML)."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for text in items:
+        key, sep, raw = text.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"malformed dataset option {text!r}: write KEY=VALUE, e.g. rho=0.95")
+        try:
+            out[key.strip()] = yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"malformed dataset option {text!r}: {exc}") from None
+    return out
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    for name in list_datasets():
+        where = "embedded" if name in EMBEDDED else "on disk"
+        opts = ", ".join(f"{k}={v!r}" for k, v in dataset_options(name).items())
+        print(f"{name:16s} [{where}] {dataset_summary(name)}")
+        if opts:
+            print(f"{'':16s}   options: {opts}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    options = parse_options(args.options)
+    if args.download:
+        if "download" not in dataset_options(args.name):
+            raise DatasetError(f"dataset {args.name!r} cannot be downloaded (it is embedded or a folder format)")
+        options["download"] = True
+    ds = get_dataset(args.name, root=args.root, split=args.split, resolution=args.resolution, **options)
+    out = Path(args.out or f"{args.name}.png")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if len(ds.shape) == 1:
+        _scatter(ds, out)
+    else:
+        import torchvision.utils as vutils
+
+        rng = np.random.default_rng(args.seed)
+        n = min(args.num, len(ds))
+        idx = np.sort(rng.choice(len(ds), size=n, replace=False))
+        images = ds.get_batch(idx)["image"]
+        vutils.save_image((images + 1.0) / 2.0, out, nrow=int(np.ceil(np.sqrt(n))), padding=2)
+    info = ds.describe()
+    if ds.class_names:
+        info["class_names"] = ds.class_names if len(ds.class_names) <= 20 else ds.class_names[:20] + ["..."]
+    print(json.dumps(info, indent=2))
+    print(f"wrote {out}")
+    return 0
+
+
+def _scatter(ds, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    points = ds.get_batch(np.arange(len(ds)))["image"].numpy()
+    colour = ds.groups if ds.groups is not None else ds.labels
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.scatter(points[:, 0], points[:, 1], s=2, c=colour, cmap="tab20" if colour.max(initial=0) < 20 else "viridis")
+    ax.set_aspect("equal")
+    ax.set_title(f"{ds.name} ({len(ds)} points)")
+    fig.savefig(out, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    info = prepare_hdf5(
+        args.source,
+        args.output,
+        args.resolution,
+        split_file=args.split_file,
+        labelled=not args.unlabelled,
+        chunk_size=args.chunk_size,
+        num_workers=args.workers,
+    )
+    print(json.dumps(info, indent=2))
+    return 0

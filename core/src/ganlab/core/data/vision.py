@@ -1,0 +1,198 @@
+"""Downloadable image datasets read through torchvision (``download=False`` unless asked), held in memory as uint8.
+
+Each builder checks for the files it needs and, when they are missing, raises a :class:`DatasetError` that names the
+folder it expected and how to get the data. Nothing is ever downloaded unless ``download=True`` is passed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ganlab.core.errors import DatasetError
+
+from .base import TensorDataset, check_rho, check_split, default_data_root, resize_images
+from .registry import register_dataset
+
+MNIST_LIKE = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
+
+
+def resolve_root(root: str | Path | None) -> Path:
+    return Path(root).expanduser() if root is not None else default_data_root()
+
+
+def missing_message(name: str, expected: Path, how: str | None = None, root: Path | None = None) -> str:
+    """'dataset X is not on disk: expected P. <how to get it>' (default: the --download route)."""
+    if how is None:
+        how = (
+            f"Download it with `ganlab data show {name} --root {root if root is not None else expected.parent} "
+            "--download` (or pass download=True; in a config: data.options.download=true)"
+        )
+    return f"dataset {name!r} is not on disk: expected {expected}. {how}, or put the files there yourself"
+
+
+def _torchvision(name: str, cls_name: str, expected: Path, **kwargs: Any):
+    """Instantiate a torchvision dataset, turning 'not found / corrupted' into a DatasetError that says what to do."""
+    import torchvision.datasets as tvd
+
+    cls = getattr(tvd, cls_name)
+    try:
+        return cls(**kwargs)
+    except (RuntimeError, FileNotFoundError, OSError) as exc:
+        root = Path(kwargs["root"])
+        raise DatasetError(f"{missing_message(name, expected, root=root)} (torchvision: {exc})") from None
+
+
+def load_mnist_like(name: str, root: str | Path | None, train: bool, download: bool = False):
+    """uint8 images (N, 28, 28) and int64 labels of MNIST or Fashion-MNIST from ``root/<MNIST|FashionMNIST>/raw``."""
+    root = resolve_root(root)
+    folder = MNIST_LIKE[name]
+    ds = _torchvision(name, folder, root / folder / "raw", root=str(root), train=train, download=download)
+    return ds.data.to(torch.uint8), ds.targets.numpy().astype(np.int64)
+
+
+def mnist_available(root: str | Path | None, name: str = "mnist") -> bool:
+    """Whether the raw MNIST (or Fashion-MNIST) training files are under ``root``."""
+    raw = resolve_root(root) / MNIST_LIKE[name] / "raw"
+    return (raw / "train-images-idx3-ubyte").is_file() and (raw / "train-labels-idx1-ubyte").is_file()
+
+
+def _images_dataset(
+    name: str,
+    images: torch.Tensor,
+    labels: np.ndarray,
+    num_classes: int,
+    resolution: int | None,
+    identity: dict[str, Any],
+    **kwargs: Any,
+) -> TensorDataset:
+    """Wrap uint8 (N, C, H, W) images, resized to ``resolution`` once at load time."""
+    if resolution is not None:
+        images = resize_images(images, resolution)
+    return TensorDataset(name, images, labels, num_classes=num_classes, identity=identity, **kwargs)
+
+
+def _identity(name: str, root: Path, split: str, resolution: int | None, **extra: Any) -> dict[str, Any]:
+    return {"name": name, "root": str(root.resolve()), "split": split, "resolution": resolution, **extra}
+
+
+def _mnist_like_builder(name: str):
+    def build(
+        root: str | None = None, split: str = "train", resolution: int | None = None, *, download: bool = False
+    ) -> TensorDataset:
+        check_split(name, split, ("train", "test"))
+        images, labels = load_mnist_like(name, root, split == "train", download)
+        identity = _identity(name, resolve_root(root), split, resolution)
+        return _images_dataset(name, images[:, None], labels, 10, resolution, identity)
+
+    return build
+
+
+@register_dataset("mnist")
+def mnist(
+    root: str | None = None, split: str = "train", resolution: int | None = None, *, download: bool = False
+) -> TensorDataset:
+    """MNIST (torchvision; 60k train / 10k test, 1x28x28) from ``root/MNIST/raw``."""
+    return _mnist_like_builder("mnist")(root, split, resolution, download=download)
+
+
+@register_dataset("fashion_mnist")
+def fashion_mnist(
+    root: str | None = None, split: str = "train", resolution: int | None = None, *, download: bool = False
+) -> TensorDataset:
+    """Fashion-MNIST (torchvision; 60k train / 10k test, 1x28x28) from ``root/FashionMNIST/raw``."""
+    return _mnist_like_builder("fashion_mnist")(root, split, resolution, download=download)
+
+
+@register_dataset("mnist_fmnist")
+def mnist_fmnist(
+    root: str | None = None,
+    split: str = "train",
+    resolution: int | None = None,
+    *,
+    rho: float = 0.9,
+    num_data: int = 60000,
+    seed: int = 0,
+    download: bool = False,
+) -> TensorDataset:
+    """Dia-GAN's MNIST-FMNIST: the first ``num_data`` MNIST train images, a fraction 1-rho replaced by FMNIST.
+
+    A random permutation keeps its first ``int(num_data * rho)`` positions as MNIST (group 0); every other index i
+    holds Fashion-MNIST train image i instead (group 1, the minor group). Labels are each image's own class.
+    Needs MNIST and Fashion-MNIST under ``root`` (``root/MNIST/raw``, ``root/FashionMNIST/raw``).
+    """
+    check_split("mnist_fmnist", split, ("train",))
+    rho = check_rho(rho, "mnist_fmnist")
+    m_img, m_lab = load_mnist_like("mnist", root, True, download)
+    f_img, f_lab = load_mnist_like("fashion_mnist", root, True, download)
+    n = min(int(num_data), m_img.shape[0], f_img.shape[0])
+    n_major = int(n * rho + 1e-9)  # guard against 0.95 * N landing a hair below the integer
+    perm = np.random.default_rng(seed).permutation(n)
+    groups = np.zeros(n, dtype=np.int64)
+    groups[perm[n_major:]] = 1
+    minor = torch.from_numpy(groups.astype(bool))
+    images = torch.where(minor[:, None, None], f_img[:n], m_img[:n])
+    labels = np.where(groups == 1, f_lab[:n], m_lab[:n])
+    identity = _identity("mnist_fmnist", resolve_root(root), split, resolution, rho=rho, n=n, seed=seed)
+    return _images_dataset("mnist_fmnist", images[:, None], labels, 10, resolution, identity, groups=groups)
+
+
+@register_dataset("cifar10")
+def cifar10(
+    root: str | None = None, split: str = "train", resolution: int | None = None, *, download: bool = False
+) -> TensorDataset:
+    """CIFAR-10 (torchvision; 50k train / 10k test, 3x32x32) from ``root/cifar-10-batches-py``."""
+    return _cifar("cifar10", "CIFAR10", "cifar-10-batches-py", 10, root, split, resolution, download)
+
+
+@register_dataset("cifar100")
+def cifar100(
+    root: str | None = None, split: str = "train", resolution: int | None = None, *, download: bool = False
+) -> TensorDataset:
+    """CIFAR-100 (torchvision; 50k train / 10k test, 3x32x32, 100 fine labels) from ``root/cifar-100-python``."""
+    return _cifar("cifar100", "CIFAR100", "cifar-100-python", 100, root, split, resolution, download)
+
+
+def _cifar(name, cls_name, folder, num_classes, root, split, resolution, download) -> TensorDataset:
+    check_split(name, split, ("train", "test"))
+    root = resolve_root(root)
+    ds = _torchvision(name, cls_name, root / folder, root=str(root), train=split == "train", download=download)
+    images = torch.from_numpy(np.ascontiguousarray(ds.data.transpose(0, 3, 1, 2)))  # NHWC -> NCHW
+    labels = np.asarray(ds.targets, dtype=np.int64)
+    return _images_dataset(
+        name, images, labels, num_classes, resolution, _identity(name, root, split, resolution), class_names=ds.classes
+    )
+
+
+@register_dataset("svhn")
+def svhn(
+    root: str | None = None, split: str = "train", resolution: int | None = None, *, download: bool = False
+) -> TensorDataset:
+    """SVHN cropped digits (torchvision; train/test/extra, 3x32x32) from ``root/<split>_32x32.mat``."""
+    check_split("svhn", split, ("train", "test", "extra"))
+    root = resolve_root(root)
+    ds = _torchvision("svhn", "SVHN", root / f"{split}_32x32.mat", root=str(root), split=split, download=download)
+    images = torch.from_numpy(np.ascontiguousarray(ds.data))
+    labels = np.asarray(ds.labels, dtype=np.int64)  # torchvision already maps the '10' label of digit 0 to 0
+    return _images_dataset("svhn", images, labels, 10, resolution, _identity("svhn", root, split, resolution))
+
+
+@register_dataset("stl10")
+def stl10(
+    root: str | None = None, split: str = "train", resolution: int | None = None, *, download: bool = False
+) -> TensorDataset:
+    """STL-10 (torchvision; train/test/unlabeled/train+unlabeled, 3x96x96) from ``root/stl10_binary``.
+
+    Splits with unlabelled images are unlabelled as a whole (num_classes 0, label 0).
+    """
+    check_split("stl10", split, ("train", "test", "unlabeled", "train+unlabeled"))
+    root = resolve_root(root)
+    ds = _torchvision("stl10", "STL10", root / "stl10_binary", root=str(root), split=split, download=download)
+    images = torch.from_numpy(np.ascontiguousarray(ds.data))
+    labelled = "unlabeled" not in split
+    labels = np.asarray(ds.labels, dtype=np.int64) if labelled else np.zeros(len(ds.data), dtype=np.int64)
+    identity = _identity("stl10", root, split, resolution)
+    return _images_dataset("stl10", images, labels, 10 if labelled else 0, resolution, identity)
