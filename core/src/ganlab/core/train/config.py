@@ -46,6 +46,9 @@ class OptimConfig:
     lr_decay: Literal["none", "linear"] = "none"
     lr_decay_start: int = 0
     orth_reg: float = 0.0
+    # Per-model betas; None uses ``betas`` (e.g. GOLD/Dia-GAN MNIST use one pair, BigGAN one pair per model).
+    g_betas: tuple[float, float] | None = None
+    d_betas: tuple[float, float] | None = None
 
     def validate(self) -> None:
         if self.n_dis < 1 or self.g_accum < 1 or self.d_accum < 1:
@@ -72,6 +75,7 @@ class TrainConfig:
     keep_last: int = 2
     sample_grid: int = 64
     progress: bool = True
+    tensorboard: bool = True  # also log to TensorBoard when it is installed (JSONL is always written)
 
     def validate(self) -> None:
         if self.steps < 0 or self.batch_size < 1:

@@ -9,6 +9,7 @@ checkpoints, logging and the loop. Each step it asks the method:
 4. ``after_d_step(run, real, fake)`` (e.g. train an auxiliary D with ``run.optimize``);
 5. ``g_loss(run, fake)``, backpropagated and stepped on G;
 6. ``on_step_end(run)`` after ``run.step`` was incremented (record statistics, change phase, swap weights).
+7. ``on_resume(run)`` once when a run resumes from a checkpoint, after ``load_state_dict``.
 
 ``state_dict`` / ``load_state_dict`` are saved in every checkpoint, so a resumed run is exact.
 
@@ -109,6 +110,11 @@ class Method:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         pass
+
+    def on_resume(self, run: Trainer) -> None:
+        """Called when resuming, after ``load_state_dict`` and before the streams' sampler states are restored:
+        re-install any sampler the method swapped in during training (``run.set_sampler``), so the saved sampler
+        state lands in a sampler of the same kind."""
 
 
 METHODS.register("vanilla")(Method)
