@@ -156,3 +156,14 @@ def make_run(toy_data, tmp_path):
         return FakeRun(dataset=dataset if dataset is not None else toy_data, cfg=cfg, run_dir=tmp_path / "run")
 
     return make
+
+
+@pytest.fixture
+def toy_models():
+    """A factory of the small G/D pair (same initial weights each call)."""
+
+    def make():
+        torch.manual_seed(0)
+        return ToyG(), ToyD()
+
+    return make

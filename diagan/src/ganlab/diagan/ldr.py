@@ -249,7 +249,8 @@ class LDRTracker:
             "records": torch.from_numpy(np.ascontiguousarray(records, dtype=np.float32)),
         }
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
+    def load_state_dict(self, state: dict[str, Any], before: int | None = None) -> None:
+        """Restore held records; with ``before``, only those recorded at steps < ``before`` (the last ``window``)."""
         if int(state["num_instances"]) != self.num_instances:
             raise ConfigError(
                 f"the checkpoint's LDR records cover {state['num_instances']} instances but this dataset has "
@@ -257,6 +258,9 @@ class LDRTracker:
             )
         steps = np.asarray(state["steps"], dtype=np.int64)
         records = np.asarray(state["records"], dtype=np.float32)
+        if before is not None:
+            keep_mask = steps < before
+            steps, records = steps[keep_mask], records[keep_mask]
         keep = min(len(steps), self.window)
         self.steps[:] = -1
         self.steps[:keep] = steps[len(steps) - keep :]

@@ -61,7 +61,8 @@ class DiaGANOptions:
     k: float = 0.3  # eq. 7; CIFAR-10 0.3, CelebA 5.0, FFHQ 3.0, Colored MNIST 1.0, MNIST-FMNIST 5.0
     window: int = 50  # |T|, records used for LDRM/LDRV
     record_every: int = 100
-    record_from: int | None = None  # first recorded step; None: phase1_steps - window * record_every
+    record_from: int | None = None  # first recorded step; None: record_until - window * record_every
+    record_until: int | None = None  # record steps < this; None: phase1_steps (or to the end without phase 2)
     min_clip: float = 1e-2
     max_ratio: float = 50.0
     eval_mode: bool = True  # False: record with D in train mode (the official Colored MNIST phase 1)
@@ -97,11 +98,16 @@ class DiaGANOptions:
         if self.storage not in ("auto", "memory", "memmap"):
             raise ConfigError(f"method.options.storage must be auto, memory or memmap; got {self.storage!r}")
 
+    def last_record_bound(self, total_steps: int) -> int:
+        """Steps strictly below this bound are recorded (the official window [p1 - 5000, p1) excludes p1)."""
+        if self.record_until is not None:
+            return self.record_until
+        return self.phase1_steps if self.phase1_steps is not None else total_steps + 1
+
     def first_record_step(self, total_steps: int) -> int:
         if self.record_from is not None:
             return self.record_from
-        end = self.phase1_steps if self.phase1_steps is not None else total_steps + 1
-        return max(end - self.window * self.record_every, 0)
+        return max(self.last_record_bound(total_steps) - self.window * self.record_every, 0)
 
 
 def _rank_world(run: Any) -> tuple[int, int]:
@@ -185,6 +191,22 @@ class DiaGAN(Method):
         if self._pending is not None:
             self._apply_state(self._pending)
             self._pending = None
+        init_state = getattr(run, "init_state", None)
+        if init_state is not None and init_state.get("method"):
+            # init_from a phase-1 checkpoint: its LDR records before phase1_steps are this run's diagnosis
+            self._apply_state(init_state["method"], before=opts.phase1_steps)
+            if self.phase == 2:
+                raise ConfigError(
+                    "init_from points at a checkpoint already in phase 2; start phase 2 from a phase-1 checkpoint "
+                    "or resume that run instead"
+                )
+
+    def on_resume(self, run: Trainer) -> None:
+        """After a resume in phase 2: put the weighted sampler back before the trainer restores its position."""
+        if self.phase == 2:
+            self._weighted_sampler = self._make_weighted_sampler(run)
+            run.set_sampler("main", self._weighted_sampler)
+            self._sampler_installed = True
 
     def sampler(self, run: Trainer):
         if self.phase == 2:
@@ -214,7 +236,7 @@ class DiaGAN(Method):
         if step % opts.record_every != 0 or step < opts.first_record_step(total_steps):
             return False
         # the window ends *before* the phase change: the record at phase1_steps is never used, so skip its cost
-        return self.phase == 1 and (opts.phase1_steps is None or step < opts.phase1_steps)
+        return self.phase == 1 and step < opts.last_record_bound(total_steps)
 
     def record(self, run: Trainer) -> np.ndarray:
         """One LDR record of the recorded instances with the main D (eval mode unless configured), all ranks."""
@@ -346,10 +368,10 @@ class DiaGAN(Method):
             return
         self._apply_state(state)
 
-    def _apply_state(self, state: dict[str, Any]) -> None:
+    def _apply_state(self, state: dict[str, Any], before: int | None = None) -> None:
         self.phase = int(state.get("phase", 1))
         if "tracker" in state and self.tracker is not None:
-            self.tracker.load_state_dict(state["tracker"])
+            self.tracker.load_state_dict(state["tracker"], before=before)
         if "record_indices" in state:
             self.record_indices = np.asarray(state["record_indices"], dtype=np.int64)
         if "probs" in state:
