@@ -161,22 +161,6 @@ def set_rng_state(state: dict[str, Any], device: torch.device) -> None:
         torch.cuda.set_rng_state(state["cuda"], device)
 
 
-def orthogonal_regularization_(module: nn.Module, strength: float, skip: tuple[str, ...] = ("shared",)) -> None:
-    """Add the gradient of BigGAN's orthogonal regularisation (Brock et al. 2019, Eq. 3) to ``module``'s weights.
-
-    ``R = strength * ||W W^T * (1 - I)||_F^2`` over every weight of 2+ dimensions (flattened to rows), except the
-    shared class embedding, as in BigGAN: the gradient ``2 * strength * ((W W^T) * (1 - I)) W`` is added in place.
-    """
-    with torch.no_grad():
-        for name, p in module.named_parameters():
-            if p.grad is None or p.ndim < 2 or any(s in name.split(".") for s in skip):
-                continue
-            w = p.view(p.shape[0], -1)
-            gram = w @ w.t()
-            gram.fill_diagonal_(0.0)
-            p.grad.add_((gram @ w).view_as(p), alpha=2.0 * strength)
-
-
 def lr_factor(step: int, total: int, mode: str, start: int) -> float:
     """Linear decay to 0 at ``total`` from ``start`` (mimicry's schedule); 1 without decay."""
     if mode == "none" or step < start or total <= start:
@@ -440,8 +424,13 @@ class Trainer:
     def _step_optimizer(self, name: str) -> None:
         opt, scaler = self.optimizers[name], self.scalers[name]
         if name == "G" and self.cfg.optim.orth_reg > 0:
+            # BigGAN's orthogonal regularisation acts on G's gradients (G only, shared embedding excluded).
+            from ganlab.core.nn import ortho_reg
+
             scaler.unscale_(opt)
-            orthogonal_regularization_(self.unwrap(self.models[name]), self.cfg.optim.orth_reg)
+            g = self.unwrap(self.models[name])
+            blacklist = g.ortho_blacklist() if hasattr(g, "ortho_blacklist") else ()
+            ortho_reg(g, self.cfg.optim.orth_reg, blacklist)
         scaler.step(opt)
         scaler.update()
 
