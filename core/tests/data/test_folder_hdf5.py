@@ -164,3 +164,15 @@ def test_subset_view(image_tree):
     b = view.get_batch([1, 0])
     assert b["index"].tolist() == [1, 0]
     torch.testing.assert_close(b["image"], ds.get_batch([1, 4])["image"])
+
+
+def test_hdf5_in_dataloader_workers(image_tree, tmp_path):
+    root, _ = image_tree
+    out = tmp_path / "w.hdf5"
+    prepare_hdf5(root / "train", out, 8, progress=False)
+    ds = get_dataset("hdf5", root=str(out))
+    ds.get_batch([0])  # opens the file in this process; workers must reopen their own handle
+    loader = torch.utils.data.DataLoader(ds, batch_size=3, num_workers=2, shuffle=False)
+    batches = list(loader)
+    assert torch.cat([b["index"] for b in batches]).tolist() == list(range(6))
+    torch.testing.assert_close(torch.cat([b["image"] for b in batches]), ds.get_batch(np.arange(6))["image"])

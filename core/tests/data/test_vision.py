@@ -7,6 +7,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from ganlab.core.data import get_dataset
 from ganlab.core.errors import DatasetError, MissingDependencyError
@@ -129,3 +130,56 @@ def test_in_memory_batch_is_one_gather(fake_mnist_root):
     assert out["image"].shape == (4, 1, 28, 28) and out["image"].dtype == torch.float32
     np.testing.assert_array_equal(out["index"].numpy(), idx.numpy())
     torch.testing.assert_close(out["image"][0], out["image"][2])
+
+
+def test_celeba_with_attributes(tmp_path, monkeypatch):
+    _no_md5(monkeypatch, "torchvision.datasets.celeba")
+    base = tmp_path / "celeba"
+    (base / "img_align_celeba").mkdir(parents=True)
+    names = [f"{i:06d}.jpg" for i in range(1, 6)]
+    colours = [(250, 0, 0), (0, 250, 0), (0, 0, 250), (90, 90, 90), (10, 200, 30)]
+    for name, colour in zip(names, colours):
+        Image.new("RGB", (178, 218), colour).save(base / "img_align_celeba" / name, quality=100)
+    attrs = np.array([[1, -1, 1], [-1, -1, 1], [1, 1, -1], [-1, 1, 1], [1, 1, 1]])
+    header = "Bald Male Smiling "
+    rows = [f"{n} " + " ".join(f"{v:2d}" for v in a) for n, a in zip(names, attrs)]
+    (base / "list_attr_celeba.txt").write_text("\n".join(["5", header, *rows]) + "\n")
+    (base / "list_eval_partition.txt").write_text("\n".join(f"{n} {p}" for n, p in zip(names, [0, 0, 0, 1, 2])) + "\n")
+    (base / "identity_CelebA.txt").write_text("\n".join(f"{n} {k}" for k, n in enumerate(names)) + "\n")
+    (base / "list_bbox_celeba.txt").write_text(
+        "5\nimage_id x_1 y_1 width height\n" + "\n".join(f"{n} 0 0 1 1" for n in names) + "\n"
+    )
+    (base / "list_landmarks_align_celeba.txt").write_text(
+        "5\nlefteye_x lefteye_y\n" + "\n".join(f"{n} 1 1" for n in names) + "\n"
+    )
+    ds = get_dataset("celeba", root=str(tmp_path), label_attr="Male", group_attr="Bald", resolution=16)
+    assert len(ds) == 3 and ds.shape == (3, 16, 16) and ds.num_classes == 2
+    assert ds.attribute_names == ["Bald", "Male", "Smiling"]
+    np.testing.assert_array_equal(ds.attributes, (attrs[:3] + 1) // 2)
+    assert ds.labels.tolist() == [0, 0, 1] and ds.groups.tolist() == [1, 0, 1]
+    img = _uint8(ds)
+    np.testing.assert_allclose(img[0].reshape(3, -1).mean(1), colours[0], atol=3)  # JPEG rounding only
+    assert len(get_dataset("celeba", root=str(tmp_path), split="all")) == 5
+    with pytest.raises(DatasetError, match="attributes are: Bald, Male, Smiling"):
+        get_dataset("celeba", root=str(tmp_path), label_attr="Beard")
+
+
+def test_stl10_binary(tmp_path, monkeypatch):
+    _no_md5(monkeypatch, "torchvision.datasets.stl10")
+    folder = tmp_path / "stl10_binary"
+    folder.mkdir()
+    rng = np.random.default_rng(3)
+    imgs = {}
+    for name, n in [("train", 3), ("test", 2), ("unlabeled", 2)]:
+        x = rng.integers(0, 256, (n, 3, 96, 96), dtype=np.uint8)  # (N, C, H, W)
+        imgs[name] = x
+        # the .bin layout is column-major per channel: (N, C, W, H)
+        (folder / f"{name}_X.bin").write_bytes(np.ascontiguousarray(x.transpose(0, 1, 3, 2)).tobytes())
+    (folder / "train_y.bin").write_bytes(np.array([1, 10, 5], np.uint8).tobytes())  # 1-based on disk
+    (folder / "test_y.bin").write_bytes(np.array([2, 3], np.uint8).tobytes())
+    ds = get_dataset("stl10", root=str(tmp_path), resolution=48)
+    assert ds.shape == (3, 48, 48) and ds.labels.tolist() == [0, 9, 4] and ds.num_classes == 10
+    full = get_dataset("stl10", root=str(tmp_path))
+    np.testing.assert_array_equal(_uint8(full), imgs["train"])
+    unl = get_dataset("stl10", root=str(tmp_path), split="train+unlabeled")
+    assert len(unl) == 5 and unl.num_classes == 0 and not unl.labels.any()
