@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ganlab.core.errors import ConfigError
+from ganlab.instance_selection import extractors as _extractors  # noqa: F401  (registers Table 1's embeddings)
 from ganlab.instance_selection.scoring import SCORERS, ComponentRule, ScorerConfig, score_instances
 from ganlab.instance_selection.selection import Selection, check_retention_ratio, kept_per_class, select
 

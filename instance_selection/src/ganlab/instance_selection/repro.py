@@ -1,0 +1,532 @@
+"""Reproductions of the Instance Selection paper (``ganlab instance-selection repro EXP --scale smoke|mini|paper``).
+
+Every experiment is one YAML file under ``configs/`` with two sections: ``protocol`` (arms, seeds, evaluation) and
+``run`` (a core training config shared by all arms). ``scales:`` holds the per-scale deltas, so smoke, mini and
+paper run the same code. Three kinds:
+
+- ``train`` (Tables 1-3, Figures 3 and 5, the mini experiment): each arm selects a subset (``none``, ``uniform`` or
+  a scorer at a retention ratio, in an embedding), trains on it with the core trainer, and is evaluated against the
+  FULL dataset (FID, P/R/D/C with K = 5), optionally at several truncation thresholds;
+- ``density_vs_fid`` (Figure 2): per class, manifold density of real data against the FID of a class-conditional
+  generator's samples of that class;
+- ``manifold`` (Figure 12): one class's full data, kept data and samples of the GANs trained on each, in one 2-D map.
+
+An embedding or extractor named ``classifier:auto`` is an in-domain classifier trained on the dataset first.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from ganlab.core.config import from_dict, load_config
+from ganlab.core.errors import ConfigError
+from ganlab.core.metrics.fid import fid_from_features
+from ganlab.core.repro import Experiment
+from ganlab.core.results import RunDir, atomic_write_bytes, atomic_write_text, records_to_csv
+from ganlab.core.train.config import ExperimentConfig
+from ganlab.instance_selection.api import UNIFORM, SelectionConfig, embed_dataset, select_instances
+from ganlab.instance_selection.evaluate import check_reference, fake_source, prdc_metrics, reference_dataset
+from ganlab.instance_selection.methods import InstanceSelection
+
+CONFIGS = Path(__file__).parent / "configs"
+METRICS = ("fid", "precision", "recall", "density", "coverage")
+
+
+@dataclass
+class Arm:
+    """One training set: ``none`` (the full data), ``uniform`` or a scorer, at ``retention_ratio`` percent."""
+
+    name: str
+    scorer: str = "none"
+    retention_ratio: float = 100.0
+    embedding: str | None = None  # default: protocol.selection.embedding
+    embedding_options: dict[str, Any] | None = None
+    per_class: bool | None = None
+
+    def validate(self) -> None:
+        if self.scorer == "none" and self.retention_ratio != 100.0:
+            raise ConfigError(f"arm {self.name!r}: scorer none trains on the full data; set retention_ratio: 100")
+
+
+@dataclass
+class ClassifierSpec:
+    """The in-domain classifier behind ``classifier:auto`` (trained on the full dataset, fixed seed)."""
+
+    arch: str = "lenet"
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 1e-3
+    seed: int = 0
+
+
+@dataclass
+class Protocol:
+    kind: Literal["train", "density_vs_fid", "manifold"] = "train"
+    arms: list[Arm] = field(default_factory=lambda: [Arm("none"), Arm("gaussian", "gaussian", 50.0)])
+    seeds: list[int] = field(default_factory=lambda: [0])
+    selection: dict[str, Any] = field(default_factory=dict)  # SelectionConfig defaults shared by the arms
+    extractor: str = "inception_torchvision"  # evaluation features (the paper: PyTorch Inception-v3 pool)
+    extractor_options: dict[str, Any] = field(default_factory=dict)
+    n_fake: int = 50000  # FID: 50k samples against all training images
+    n_prdc: int = 10000  # P/R/D/C: 10k real (shuffled full set) vs the first 10k fakes
+    k: int = 5
+    truncation: list[float] = field(default_factory=lambda: [1.0])  # Figure 5 sweeps 1.0 -> 0.1
+    truncation_mode: Literal["scale", "resample"] = "scale"
+    eval_batch_size: int = 100
+    classifier: ClassifierSpec = field(default_factory=ClassifierSpec)
+    correlations: bool = False  # Spearman correlation between the Gaussian, PPCA and KNN scores
+    figure: str | None = None  # "retention" (Figure 3) or "truncation" (Figure 5)
+    # density_vs_fid (Figure 2)
+    generator: str | None = None  # a class-conditional G exported by ganlab (G_ema.pt); None: train a stand-in
+    samples_per_class: int = 700
+    max_classes: int | None = None
+    scorers: list[str] = field(default_factory=lambda: ["gaussian", "ppca", "knn"])
+    # manifold (Figure 12)
+    manifold_class: int = 0
+    projection: Literal["umap", "pca"] = "umap"
+    manifold_samples: int = 500
+
+
+@dataclass
+class ISReproConfig:
+    protocol: Protocol = field(default_factory=Protocol)
+    run: dict[str, Any] = field(default_factory=dict)
+
+
+def load(config: str | Path, scale: str, overrides: Sequence[str] = ()) -> tuple[ISReproConfig, ExperimentConfig]:
+    """The experiment's protocol and its training config (validated: unknown keys fail here, before any work)."""
+    cfg = load_config(ISReproConfig, config, overrides, scale)
+    run_cfg = from_dict(ExperimentConfig, copy.deepcopy(cfg.run), where="run")
+    names = [arm.name for arm in cfg.protocol.arms]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"arm names must be unique, got {names}")
+    for arm in cfg.protocol.arms:
+        arm.validate()
+    return cfg, run_cfg
+
+
+# ----------------------------------------------------------------------------------------------------- helpers
+def _device() -> torch.device:
+    from accelerate import PartialState
+
+    return PartialState().device
+
+
+class _Context:
+    """Per-experiment caches: the dataset, the in-domain classifier, embeddings and the real eval features."""
+
+    def __init__(self, proto: Protocol, run_cfg: ExperimentConfig, run_dir: RunDir) -> None:
+        self.proto, self.run_cfg, self.run_dir = proto, run_cfg, run_dir
+        self.device = _device()
+        self.dataset = reference_dataset(run_cfg.data)  # the FULL dataset; selection only changes the sampler
+        check_reference(self.dataset)
+        self._classifier: str | None = None
+        self._features: dict[str, np.ndarray] = {}
+        self._extractor = None
+        self.cache_dir = run_dir.path / "feature_cache"
+
+    def resolve(self, name: str) -> str:
+        if name != "classifier:auto":
+            return name
+        if self._classifier is None:
+            self._classifier = str(self._train_classifier())
+        return f"classifier:{self._classifier}"
+
+    def _train_classifier(self) -> Path:
+        from ganlab.core.features import save_classifier, train_classifier
+
+        path = self.run_dir.path / "classifier.pt"
+        if path.is_file():
+            return path
+        spec = self.proto.classifier
+        ds = self.dataset
+        n = len(ds)
+        rng = np.random.default_rng(spec.seed)
+        order = rng.permutation(n)
+        n_test = max(1, n // 10)
+        images = ds.get_batch(np.arange(n))["image"]
+        labels = torch.as_tensor(ds.labels, dtype=torch.long)
+        test, train = order[:n_test], order[n_test:]
+        model, info = train_classifier(
+            (images[train], labels[train]),
+            num_classes=max(ds.num_classes, 1),
+            in_channels=images.shape[1],
+            test=(images[test], labels[test]),
+            protocol="gold",
+            arch=spec.arch,
+            epochs=spec.epochs,
+            samples_per_epoch=None,
+            batch_size=spec.batch_size,
+            lr=spec.lr,
+            seed=spec.seed,
+            device=self.device,
+        )
+        save_classifier(model, path, arch=spec.arch, meta={"test_accuracy": info.get("accuracy")})
+        self.run_dir.log_metrics({"event": "classifier", "arch": spec.arch, "test_accuracy": info.get("accuracy")})
+        return path
+
+    def embedding(self, name: str, options: dict[str, Any] | None = None) -> np.ndarray:
+        key = json.dumps([name, options or {}], sort_keys=True)
+        if key not in self._features:
+            self._features[key] = embed_dataset(
+                self.dataset,
+                self.resolve(name),
+                batch_size=self.proto.eval_batch_size,
+                device=self.device,
+                cache_dir=self.cache_dir,
+                progress=False,
+                **(options or {}),
+            )
+        return self._features[key]
+
+    @property
+    def extractor(self):
+        if self._extractor is None:
+            from ganlab.core.features import get_extractor
+
+            self._extractor = get_extractor(self.resolve(self.proto.extractor), **self.proto.extractor_options)
+        return self._extractor
+
+    @property
+    def real_features(self) -> np.ndarray:
+        return self.embedding(self.proto.extractor, self.proto.extractor_options)
+
+    def selection(self, arm: Arm):
+        if arm.scorer == "none":
+            return None
+        base = {**self.proto.selection}
+        if arm.embedding is not None:
+            base["embedding"] = arm.embedding
+            base["embedding_options"] = arm.embedding_options or {}
+        if arm.per_class is not None:
+            base["per_class"] = arm.per_class
+        base.update(scorer=arm.scorer, retention_ratio=arm.retention_ratio)
+        cfg = from_dict(SelectionConfig, base, where=f"arm {arm.name}")
+        feats = None
+        if arm.scorer != UNIFORM:
+            feats = self.embedding(cfg.embedding, cfg.embedding_options)
+            cfg.embedding = self.resolve(cfg.embedding)
+        return select_instances(self.dataset, cfg, features=feats, device=self.device)
+
+    def train(self, arm: Arm, seed: int, selection: Any) -> Any:
+        from ganlab.core.train import Trainer
+
+        cfg = copy.deepcopy(self.run_cfg)
+        cfg.seed = seed
+        cfg.name = f"{arm.name}_seed{seed}"
+        cfg.train.progress = False
+        method = None
+        if selection is not None:
+            index_file = selection.save(self.run_dir.path / "indices" / f"{arm.name}.npz")
+            method = InstanceSelection(selection=selection)
+            cfg.method.name = "instance_selection"  # recorded so that the saved config re-runs the same subset
+            cfg.method.options = {"index_file": str(index_file)}
+        run_dir = RunDir(self.run_dir.path / "runs" / cfg.name)
+        trainer = Trainer(cfg, method, run_dir=run_dir, dataset=self.dataset)
+        trainer.fit()
+        trainer.export_generator()
+        return trainer
+
+    def evaluate(self, trainer: Any, seed: int, psi: float | None) -> dict[str, float]:
+        p = self.proto
+        G = trainer.G_ema
+        G.eval()
+        fn = fake_source(
+            G,
+            num_classes=trainer.num_classes,
+            z_dim=trainer.z_dim,
+            device=trainer.device,
+            psi=psi,
+            truncation_mode=p.truncation_mode,
+            seed=10_000 + seed,
+        )
+        from ganlab.core.features import extract_features
+
+        fake = extract_features(
+            self.extractor, fn, n=p.n_fake, batch_size=p.eval_batch_size, device=self.device, progress=False
+        )
+        real = self.real_features
+        out = {"fid": float(fid_from_features(real, fake))}  # all training images as the reference (Brock et al.)
+        perm = np.random.default_rng(seed).permutation(len(real))  # P/R/D/C: a shuffled full set
+        n = min(p.n_prdc, len(real), len(fake))
+        out.update(prdc_metrics(real[perm[:n]], fake[:n], k=p.k))
+        return out
+
+
+def _mean_std(rows: list[dict[str, Any]], keys: Sequence[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in keys:
+        vals = np.array([r[key] for r in rows], dtype=np.float64)
+        out[key] = float(vals.mean())
+        out[f"{key}_std"] = float(vals.std(ddof=1)) if len(vals) > 1 else 0.0
+    return out
+
+
+# ------------------------------------------------------------------------------------------------------- kinds
+def run_train(proto: Protocol, run_cfg: ExperimentConfig, run_dir: RunDir) -> list[dict[str, Any]]:
+    ctx = _Context(proto, run_cfg, run_dir)
+    per_seed: list[dict[str, Any]] = []
+    for arm in proto.arms:
+        sel = ctx.selection(arm)
+        for seed in proto.seeds:
+            trainer = ctx.train(arm, seed, sel)
+            for psi in proto.truncation:
+                metrics = ctx.evaluate(trainer, seed, psi)
+                rec = {
+                    "arm": arm.name,
+                    "scorer": arm.scorer,
+                    "retention_ratio": arm.retention_ratio,
+                    "kept": len(sel) if sel is not None else len(ctx.dataset),
+                    "seed": seed,
+                    "truncation": psi,
+                    **metrics,
+                }
+                per_seed.append(rec)
+                run_dir.log_metrics({"event": "arm_result", **rec})
+    atomic_write_text(run_dir.path / "per_seed.csv", records_to_csv(per_seed))
+    records = []
+    for arm in proto.arms:
+        for psi in proto.truncation:
+            rows = [r for r in per_seed if r["arm"] == arm.name and r["truncation"] == psi]
+            head = {k: rows[0][k] for k in ("arm", "scorer", "retention_ratio", "kept")}
+            if len(proto.truncation) > 1:
+                head["truncation"] = psi
+            records.append({**head, "seeds": len(rows), **_mean_std(rows, METRICS)})
+    if proto.correlations:
+        records.extend(scorer_correlations(ctx))
+    if proto.figure:
+        _figure(proto, records, run_dir)
+    return records
+
+
+def scorer_correlations(ctx: _Context) -> list[dict[str, Any]]:
+    """Spearman rank correlation between the per-instance Gaussian, PPCA and KNN scores (per class, pooled)."""
+    from scipy.stats import spearmanr
+
+    from ganlab.instance_selection.api import dataset_labels
+    from ganlab.instance_selection.scoring import class_groups, score_instances
+
+    base = from_dict(SelectionConfig, {**ctx.proto.selection}, where="protocol.selection")
+    feats = ctx.embedding(base.embedding, base.embedding_options)
+    labels = dataset_labels(ctx.dataset, base.per_class)
+    scores = {}
+    for name in ("gaussian", "ppca", "knn"):
+        cfg = from_dict(SelectionConfig, {**ctx.proto.selection, "scorer": name}, where="protocol.selection")
+        scores[name] = score_instances(feats, labels, cfg.scorer_config(), device=ctx.device)
+    out = []
+    names = list(scores)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            # within-class ranks are what per-class selection uses: average the per-class coefficients
+            per_class = [spearmanr(scores[a][idx], scores[b][idx])[0] for _, idx in class_groups(labels, len(feats))]
+            out.append({"arm": f"spearman {a} vs {b}", "spearman_within_class": float(np.mean(per_class))})
+    return out
+
+
+def _figure(proto: Protocol, records: list[dict[str, Any]], run_dir: RunDir) -> None:
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in records if "fid" in r]
+    if proto.figure == "retention":  # Figure 3: metrics against the retention ratio
+        fig, axes = plt.subplots(1, len(METRICS), figsize=(3 * len(METRICS), 2.8))
+        rows = sorted(rows, key=lambda r: r["retention_ratio"])
+        for ax, m in zip(axes, METRICS):
+            ax.errorbar([r["retention_ratio"] for r in rows], [r[m] for r in rows], [r[f"{m}_std"] for r in rows])
+            ax.set_xlabel("retention ratio (%)")
+            ax.set_title(m)
+        name = "figure3_retention.png"
+    elif proto.figure == "truncation":  # Figure 5: precision/recall and density/coverage along the sweep
+        fig, axes = plt.subplots(1, 2, figsize=(7, 3.2))
+        for arm in dict.fromkeys(r["arm"] for r in rows):
+            pts = sorted((r for r in rows if r["arm"] == arm), key=lambda r: -r["truncation"])
+            for ax, (x, y) in zip(axes, (("recall", "precision"), ("coverage", "density"))):
+                (line,) = ax.plot([r[x] for r in pts], [r[y] for r in pts], "-", label=arm)
+                ax.plot(pts[0][x], pts[0][y], "o", color=line.get_color())  # the base model (threshold 1)
+                ax.set_xlabel(x)
+                ax.set_ylabel(y)
+        axes[0].legend(fontsize=7)
+        name = "figure5_truncation.png"
+    else:
+        raise ConfigError(f"unknown figure {proto.figure!r}; choose retention or truncation")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    atomic_write_bytes(run_dir.path / name, buf.getvalue())
+
+
+def load_generator(path: str | Path, device: Any = "cpu") -> tuple[torch.nn.Module, ExperimentConfig]:
+    """A generator exported by ``Trainer.export_generator`` (config + G_ema weights)."""
+    from ganlab.core.errors import CheckpointError
+    from ganlab.core.nn import build_backbone
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(
+            f"generator file {path} not found; train one with `ganlab train` (it writes G_ema.pt) and pass its path"
+        )
+    payload = torch.load(str(path), map_location="cpu", weights_only=False)
+    cfg = from_dict(ExperimentConfig, payload["config"], where=str(path))
+    G, _ = build_backbone(cfg.model.backbone, **cfg.model.options)
+    G.load_state_dict(payload["G"])
+    return G.to(device).eval(), cfg
+
+
+def run_density_vs_fid(proto: Protocol, run_cfg: ExperimentConfig, run_dir: RunDir) -> list[dict[str, Any]]:
+    """Figure 2: per class, density of the real class manifold (x) against the class FID of a conditional G (y)."""
+    from scipy.stats import pearsonr, spearmanr
+
+    from ganlab.core.features import extract_features
+    from ganlab.instance_selection.scoring import score_instances
+
+    ctx = _Context(proto, run_cfg, run_dir)
+    ds = ctx.dataset
+    if not ds.num_classes:
+        raise ConfigError("Figure 2 needs a labelled dataset and a class-conditional generator")
+    if proto.generator is not None:
+        G, _ = load_generator(proto.generator, ctx.device)
+        z_dim, num_classes = G.z_dim, G.num_classes
+    else:  # stand-in: a class-conditional GAN trained here on the configured data
+        trainer = ctx.train(Arm("standin_generator"), proto.seeds[0], None)
+        G, z_dim, num_classes = trainer.G_ema.eval(), trainer.z_dim, trainer.num_classes
+    if num_classes != ds.num_classes:
+        raise ConfigError(f"the generator has {num_classes} classes but the dataset has {ds.num_classes}")
+    sel_cfg = from_dict(SelectionConfig, {**proto.selection}, where="protocol.selection")
+    emb = ctx.embedding(sel_cfg.embedding, sel_cfg.embedding_options)
+    real_eval = ctx.real_features
+    rng = np.random.default_rng(proto.seeds[0])
+    classes = np.unique(ds.labels)
+    if proto.max_classes is not None:
+        classes = classes[: proto.max_classes]
+    records = []
+    for c in classes:
+        idx = np.flatnonzero(ds.labels == c)
+        idx = np.sort(rng.choice(idx, size=min(proto.samples_per_class, len(idx)), replace=False))
+        rec: dict[str, Any] = {"class": int(c), "n_real": len(idx)}
+        for name in proto.scorers:
+            cfg = from_dict(SelectionConfig, {**proto.selection, "scorer": name}, where="protocol.selection")
+            s = score_instances(emb[idx], None, cfg.scorer_config(), device=ctx.device)
+            rec[f"density_{name}"] = float(-s.mean())  # lower = denser, as Figure 2's x axis
+        fn = fake_source(G, num_classes=num_classes, z_dim=z_dim, device=ctx.device, seed=int(c), labels=int(c))
+        fake = extract_features(ctx.extractor, fn, n=len(idx), batch_size=proto.eval_batch_size, progress=False)
+        rec["fid"] = float(fid_from_features(real_eval[idx], fake))
+        records.append(rec)
+    per_class = list(records)
+    fids = [r["fid"] for r in per_class]
+    for name in proto.scorers:
+        xs = [r[f"density_{name}"] for r in per_class]
+        records.append(
+            {
+                "class": f"correlation ({name})",
+                "pearson": float(pearsonr(xs, fids)[0]) if len(xs) > 2 else float("nan"),
+                "spearman": float(spearmanr(xs, fids)[0]) if len(xs) > 2 else float("nan"),
+            }
+        )
+    _scatter(records, proto.scorers, run_dir)
+    return records
+
+
+def _scatter(records: list[dict[str, Any]], scorers: Sequence[str], run_dir: RunDir) -> None:
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in records if "fid" in r]
+    fig, axes = plt.subplots(1, len(scorers), figsize=(3.2 * len(scorers), 3.0), squeeze=False)
+    for ax, name in zip(axes[0], scorers):
+        ax.scatter([r[f"density_{name}"] for r in rows], [r["fid"] for r in rows], s=8)
+        ax.set_xlabel(f"{name} (lower = denser)")
+        ax.set_ylabel("per-class FID")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    atomic_write_bytes(run_dir.path / "figure2_density_vs_fid.png", buf.getvalue())
+
+
+def run_manifold(proto: Protocol, run_cfg: ExperimentConfig, run_dir: RunDir) -> list[dict[str, Any]]:
+    """Figure 12: one class's full data, kept data and class-conditional samples of both GANs in one 2-D map."""
+    from ganlab.core.features import extract_features
+    from ganlab.instance_selection.figures import manifold_figure
+
+    ctx = _Context(proto, run_cfg, run_dir)
+    ds = ctx.dataset
+    c = proto.manifold_class
+    if ds.num_classes and c not in set(np.unique(ds.labels).tolist()):
+        raise ConfigError(f"manifold_class {c} is not a class of the dataset")
+    members = np.flatnonzero(ds.labels == c) if ds.num_classes else np.arange(len(ds))
+    real = ctx.real_features
+    panels: dict[str, np.ndarray] = {"(a) full data": real[members]}
+    sels = {arm.name: ctx.selection(arm) for arm in proto.arms}
+    for arm in proto.arms:
+        if sels[arm.name] is not None:
+            kept = np.intersect1d(sels[arm.name].indices, members)
+            panels[f"(b) kept by {arm.name}"] = real[kept]
+    records = []
+    for arm in proto.arms:
+        trainer = ctx.train(arm, proto.seeds[0], sels[arm.name])
+        fn = fake_source(
+            trainer.G_ema.eval(),
+            num_classes=trainer.num_classes,
+            z_dim=trainer.z_dim,
+            device=ctx.device,
+            seed=c,
+            labels=c if trainer.num_classes else None,
+        )
+        fake = extract_features(
+            ctx.extractor, fn, n=proto.manifold_samples, batch_size=proto.eval_batch_size, progress=False
+        )
+        panels[f"samples, GAN on {arm.name}"] = fake
+        n = min(len(members), len(fake))
+        rec = {"arm": arm.name, "class": c, "n_class": len(members)}
+        rec.update(prdc_metrics(real[members][:n], fake[:n], k=proto.k))
+        records.append(rec)
+    manifold_figure(panels, real[members], run_dir.path / "figure12_manifold.png", proto.projection)
+    return records
+
+
+KINDS = {"train": run_train, "density_vs_fid": run_density_vs_fid, "manifold": run_manifold}
+
+
+def run(config: Path, scale: str, overrides: Sequence[str], run_dir: RunDir) -> list[dict[str, Any]]:
+    cfg, run_cfg = load(config, scale, overrides)
+    run_dir.save_config(cfg)
+    return KINDS[cfg.protocol.kind](cfg.protocol, run_cfg, run_dir)
+
+
+def _exp(name: str, description: str, scales: tuple[str, ...] = ("smoke", "mini", "paper")) -> Experiment:
+    return Experiment(
+        name=name,
+        paper="instance_selection",
+        description=description,
+        config=CONFIGS / f"{name}.yaml",
+        run=run,
+        scales=scales,
+    )
+
+
+EXPERIMENTS: dict[str, Experiment] = {
+    "table1": _exp("table1", "Table 1: embeddings x scoring functions at 50% retention (SAGAN 64x64)"),
+    "table3": _exp("table3", "Table 3 + Figure 3: retention ratio sweep 100..10% (SAGAN 64x64, 500k iterations)"),
+    "table2": _exp("table2", "Table 2: BigGAN 128x128 ch64, full data vs 50% instance selection", ("smoke", "paper")),
+    "figure2": _exp("figure2", "Figure 2: per-class manifold density vs per-class FID of a conditional generator"),
+    "figure5": _exp("figure5", "Figure 5: truncation sweep 1.0 -> 0.1 with and without instance selection"),
+    "figure12": _exp("figure12", "Figure 12: one class's data manifold, kept data and GAN samples in one 2-D map"),
+    "mini": _exp("mini", "MNIST (5k): full vs uniform 50% vs Gaussian/PPCA/KNN 50%, in-domain features, 3 seeds"),
+}
