@@ -22,6 +22,7 @@ import copy
 import dataclasses
 import json
 import math
+import os
 import random
 import re
 import time
@@ -245,7 +246,11 @@ class Trainer:
             from accelerate.utils import DistributedDataParallelKwargs
 
             # broadcast_buffers=False: BN statistics and SN vectors stay per process, as in BigGAN/StudioGAN DDP.
-            accelerator = Accelerator(kwargs_handlers=[DistributedDataParallelKwargs(broadcast_buffers=False)])
+            # Accelerate sets up multi-process CPU (gloo) only when told cpu=True.
+            multi_cpu = not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1
+            accelerator = Accelerator(
+                cpu=multi_cpu, kwargs_handlers=[DistributedDataParallelKwargs(broadcast_buffers=False)]
+            )
         self.accelerator = accelerator
         self.device = accelerator.device
         self.rank, self.world_size = accelerator.process_index, accelerator.num_processes
@@ -346,7 +351,11 @@ class Trainer:
         if name in self.models:
             raise ConfigError(f"a model named {name!r} is already registered")
         o = self.cfg.optim
-        wrapped = self.accelerator.prepare_model(module)
+        with warnings.catch_warnings():
+            # Accelerate >= 1.x flags broadcast_buffers as deprecated but keeps it as the way to leave buffers
+            # rank-local (its replacement still syncs at init), which is what we want.
+            warnings.filterwarnings("ignore", message=".*broadcast_buffers.*", category=FutureWarning)
+            wrapped = self.accelerator.prepare_model(module)
         params = [p for p in self.unwrap(wrapped).parameters() if p.requires_grad]
         self.models[name] = wrapped
         self.optimizers[name] = torch.optim.Adam(

@@ -1,0 +1,48 @@
+"""Every shipped training config loads at every scale and trains 5 steps at its smoke scale."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ganlab.core.config import SCALES, read_yaml
+from ganlab.core.errors import ConfigError, RegistryError
+from ganlab.core.train import Trainer
+from ganlab.core.train.cli import CONFIG_DIR, list_configs, load_experiment, resolve_config
+
+QUIET = ["train.progress=false", "train.tensorboard=false"]
+
+
+def test_configs_are_shipped():
+    names = list_configs()
+    assert "demo" in names and len(names) >= 6
+    for name in names:
+        data = read_yaml(resolve_config(name))
+        assert set(data.get("scales", {})) == set(SCALES), f"{name} lacks a scale"
+        for scale in SCALES:
+            load_experiment(name, scale=scale)
+
+
+@pytest.mark.parametrize("name", list_configs())
+def test_smoke_scale_trains_5_steps(tmp_path, name):
+    cfg = load_experiment(name, QUIET, "smoke")
+    assert cfg.train.steps == 5
+    trainer = Trainer(cfg, run_dir=tmp_path / name)
+    out = trainer.fit()
+    assert out["step"] == 5 and out["finished"]
+    assert trainer.checkpoints()[-1].name == "step_00000005.pt"
+    assert all(torch.isfinite(p).all() for p in trainer.unwrap(trainer.G).parameters())
+    losses = [r for r in trainer.run_dir.read_metrics() if "g_loss" in r]
+    assert losses and all(abs(r["d_loss"]) < 1e3 for r in losses)
+
+
+def test_unknown_names_and_keys(tmp_path):
+    with pytest.raises(RegistryError, match="unknown backbone 'dcgna'.*did you mean"):
+        Trainer(load_experiment("demo", [*QUIET, "model.backbone=dcgna"], "smoke"), run_dir=tmp_path / "a")
+    with pytest.raises(ConfigError, match="'hing' is not one of"):
+        load_experiment("demo", ["loss.name=hing"], "smoke")
+    with pytest.raises(ConfigError, match="unknown config key 'train.stpes'"):
+        load_experiment("demo", ["train.stpes=3"], "smoke")
+    with pytest.raises(ConfigError, match="neither a file nor a shipped config.*did you mean 'demo'"):
+        resolve_config("demi")
+    assert resolve_config(CONFIG_DIR / "demo.yaml") == CONFIG_DIR / "demo.yaml"
