@@ -7,6 +7,7 @@ weights) comes from torchvision's cache (``$TORCH_HOME/hub/checkpoints``). Offli
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,9 @@ class LPIPS(torch.nn.Module):
                 "(or set TORCH_HOME to a folder holding hub/checkpoints/), or pass allow_download=True."
             )
         try:
-            self.model = lpips.LPIPS(net=net, verbose=False, pnet_rand=not pretrained_trunk).eval()
+            with warnings.catch_warnings():  # lpips still passes torchvision's deprecated `pretrained=` flag
+                warnings.simplefilter("ignore", UserWarning)
+                self.model = lpips.LPIPS(net=net, verbose=False, pnet_rand=not pretrained_trunk).eval()
         except (OSError, RuntimeError) as exc:  # URLError is an OSError
             raise WeightsNotFoundError(
                 f"could not load LPIPS ({net}) weights ({exc}); place {url} at {path} and retry."
