@@ -16,7 +16,14 @@ from torch import nn
 
 from ganlab.core.errors import ConfigError
 from ganlab.core.nn.base import Discriminator, Generator
-from ganlab.core.nn.layers import ProjectionHead, check_images, check_resolution, init_weights, spectral_norm
+from ganlab.core.nn.layers import (
+    ProjectionHead,
+    check_images,
+    check_resolution,
+    init_weights,
+    resync_spectral_norm,
+    spectral_norm,
+)
 
 __all__ = [
     "ACGANConfig",
@@ -250,6 +257,7 @@ def _acgan_init(module: nn.Module) -> None:
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
             w = m.parametrizations.weight.original if hasattr(m, "parametrizations") else m.weight
             nn.init.normal_(w, 0.0, 0.02)
+            resync_spectral_norm(m)
         elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)):
             nn.init.normal_(m.weight, 1.0, 0.02)
             nn.init.zeros_(m.bias)

@@ -281,6 +281,22 @@ def init_weights(module: nn.Module, scheme: str) -> None:
                 continue
             with torch.no_grad():
                 fn(w)
+            resync_spectral_norm(m)
+
+
+def resync_spectral_norm(m: nn.Module, n_power_iterations: int = 15) -> None:
+    """Re-estimate the singular vectors of a spectrally normalised layer after its raw weight was re-initialised.
+
+    The parametrization keeps the vectors of the weight it was created with; eval mode uses them without a power
+    iteration, so a re-initialised layer would otherwise be divided by a stale (tiny) sigma.
+    """
+    if not parametrize_is(m):
+        return
+    sn = m.parametrizations.weight[0]
+    if not hasattr(sn, "_power_method"):
+        return
+    with torch.no_grad():
+        sn._power_method(sn._reshape_weight_to_matrix(m.parametrizations.weight.original), n_power_iterations)
 
 
 def _raw_weight(m: nn.Module) -> torch.Tensor:
@@ -369,6 +385,7 @@ def xavier_(module: nn.Module, gain: float) -> None:
     if not w.is_meta:
         with torch.no_grad():
             nn.init.xavier_uniform_(w, gain)
+        resync_spectral_norm(module)
 
 
 SQRT2 = math.sqrt(2.0)
