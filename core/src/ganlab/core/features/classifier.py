@@ -88,7 +88,6 @@ def get_protocol(name_or_protocol: str | ClassifierProtocol, **overrides: Any) -
         if name_or_protocol not in PROTOCOLS:
             raise ConfigError(f"unknown classifier protocol {name_or_protocol!r}; choose one of {sorted(PROTOCOLS)}")
         proto = PROTOCOLS[name_or_protocol]
-    overrides = {k: v for k, v in overrides.items() if v is not None}
     return proto.replace(**overrides) if overrides else proto
 
 
