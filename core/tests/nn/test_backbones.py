@@ -256,3 +256,29 @@ def test_spectral_norm_is_consistent_with_reinitialised_weights(name):
         if hasattr(m, "parametrizations")
     ]
     assert sigmas and max(abs(s - 1.0) for s in sigmas) < 0.1
+
+
+def test_data_shape_and_family_registration():
+    from ganlab.core.nn import register_family, register_preset
+    from ganlab.core.nn.backbones import Family, Preset
+    from ganlab.core.nn.dcgan import MLPConfig, build_mlp
+
+    G, D = build_backbone("toy_mlp")
+    assert G.data_shape == (2,) and D.data_shape == (2,)
+    with pytest.raises(ShapeError, match="points of shape"):
+        D(torch.randn(3, 3))
+    G, _ = build_backbone("sngan32_cifar", ngf=16, ndf=16)
+    assert G.data_shape == (3, 32, 32)
+    # a later family (StyleGAN2) plugs in the same way
+    try:
+        register_family(Family("mlp_test_family", MLPConfig, build_mlp, {"width": 8}))
+        register_preset(Preset("mlp_test_preset", "mlp_test_family", {"depth": 1}, "test"))
+        G, _ = build_backbone("mlp_test_preset")
+        assert len(G.net) == 3 and G.net[0].out_features == 8
+        with pytest.raises(ConfigError, match="twice"):
+            register_family(Family("mlp_test_family", MLPConfig, build_mlp))
+    finally:  # leave the global registries as they were for other tests
+        FAMILIES.pop("mlp_test_family", None)
+        PRESETS.pop("mlp_test_preset", None)
+        for name in ("mlp_test_family", "mlp_test_preset"):
+            BACKBONES._items.pop(name, None)

@@ -12,6 +12,8 @@ from ganlab.core.nn.backbones import (
     build_backbone,
     param_counts,
     preset_options,
+    register_family,
+    register_preset,
 )
 from ganlab.core.nn.base import Discriminator, Generator, count_parameters
 from ganlab.core.nn.layers import (
@@ -42,5 +44,7 @@ __all__ = [
     "ortho_reg",
     "param_counts",
     "preset_options",
+    "register_family",
+    "register_preset",
     "spectral_norm",
 ]

@@ -31,7 +31,18 @@ from ganlab.core.nn.layers import shapes_only
 from ganlab.core.nn.sngan import SNGANConfig, build_sngan
 from ganlab.core.registry import Registry
 
-__all__ = ["BACKBONES", "FAMILIES", "PRESETS", "Family", "Preset", "build_backbone", "param_counts", "preset_options"]
+__all__ = [
+    "BACKBONES",
+    "FAMILIES",
+    "PRESETS",
+    "Family",
+    "Preset",
+    "build_backbone",
+    "param_counts",
+    "preset_options",
+    "register_family",
+    "register_preset",
+]
 
 
 @dataclass(frozen=True)
@@ -288,6 +299,24 @@ for _name, _fam in FAMILIES.items():
     BACKBONES.register(_name)(_builder(_name, None, _fam.doc))
 for _p in _PRESET_LIST:
     BACKBONES.register(_p.name)(_builder(_p.family, _p.options, _p.doc))
+
+
+def register_family(family: Family) -> None:
+    """Add a backbone family (e.g. StyleGAN2 in a later release) to ``FAMILIES`` and ``BACKBONES``."""
+    if family.name in FAMILIES:
+        raise ConfigError(f"backbone family {family.name!r} is registered twice")
+    FAMILIES[family.name] = family
+    BACKBONES.register(family.name)(_builder(family.name, None, family.doc))
+
+
+def register_preset(preset: Preset) -> None:
+    """Add a named configuration of a registered family to ``PRESETS`` and ``BACKBONES``."""
+    if preset.family not in FAMILIES:
+        raise ConfigError(f"preset {preset.name!r} names unknown family {preset.family!r}; register it first")
+    if preset.name in PRESETS:
+        raise ConfigError(f"backbone preset {preset.name!r} is registered twice")
+    PRESETS[preset.name] = preset
+    BACKBONES.register(preset.name)(_builder(preset.family, preset.options, preset.doc))
 
 
 def _build_family(family: str, options: dict) -> tuple[Generator, Discriminator]:

@@ -24,8 +24,15 @@ def count_parameters(module: nn.Module, trainable_only: bool = True) -> int:
 class _Conditioned(nn.Module):
     num_classes: int = 0
     feat_dim: int = 0
+    resolution: int = 0  # 0 for models of vectors (toy MLPs)
+    channels: int = 3
     #: whether forward consumes y (an ACGAN discriminator has classes but predicts them instead)
     class_input: bool | None = None
+
+    @property
+    def data_shape(self) -> tuple[int, ...]:
+        """Shape of one sample: (channels, resolution, resolution) for images, (channels,) for 2-D toy points."""
+        return (self.channels, self.resolution, self.resolution) if self.resolution else (self.channels,)
 
     @property
     def uses_class_input(self) -> bool:
@@ -65,8 +72,6 @@ class Generator(_Conditioned):
     """
 
     z_dim: int
-    resolution: int
-    channels: int
 
     def _check_z(self, z: torch.Tensor) -> None:
         if z.ndim != 2 or z.shape[1] != self.z_dim:
@@ -97,6 +102,3 @@ class Discriminator(_Conditioned):
     Optional keys: ``cls`` (B, num_classes) ACGAN class logits, ``rot`` (B, 4) SSGAN rotation logits,
     ``features`` (B, F) the penultimate representation.
     """
-
-    resolution: int
-    channels: int

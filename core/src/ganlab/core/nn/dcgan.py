@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganlab.core.errors import ConfigError
+from ganlab.core.errors import ConfigError, ShapeError
 from ganlab.core.nn.base import Discriminator, Generator
 from ganlab.core.nn.layers import (
     ProjectionHead,
@@ -84,7 +84,7 @@ class MLPGenerator(Generator):
     def __init__(self, cfg: MLPConfig) -> None:
         super().__init__()
         self.z_dim, self.num_classes, self.feat_dim = cfg.z_dim, cfg.num_classes, cfg.feat_dim
-        self.resolution, self.channels, self.data_shape = 0, cfg.data_dim, (cfg.data_dim,)
+        self.resolution, self.channels = 0, cfg.data_dim
         dims = [cfg.z_dim + cfg.num_classes + cfg.feat_dim] + [cfg.width] * cfg.depth
         layers: list[nn.Module] = []
         for a, b in zip(dims[:-1], dims[1:]):
@@ -103,7 +103,7 @@ class MLPDiscriminator(Discriminator):
     def __init__(self, cfg: MLPConfig) -> None:
         super().__init__()
         self.num_classes, self.feat_dim = cfg.num_classes, cfg.feat_dim
-        self.resolution, self.channels, self.data_shape = 0, cfg.data_dim, (cfg.data_dim,)
+        self.resolution, self.channels = 0, cfg.data_dim
         self.class_input = bool(cfg.num_classes) and not cfg.acgan
         dims = [cfg.data_dim] + [cfg.width] * cfg.depth
         layers: list[nn.Module] = []
@@ -114,8 +114,10 @@ class MLPDiscriminator(Discriminator):
         init_weights(self, cfg.init)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, feat: torch.Tensor | None = None) -> dict:
+        if x.ndim != 2 or x.shape[1] != self.channels:
+            raise ShapeError(f"MLP discriminator expects points of shape (B, {self.channels}), got {tuple(x.shape)}")
         y, feat = self._conditions(x.shape[0], y, feat, "MLP discriminator")
-        return _d_outputs(self, self.net(x.flatten(1)), y, feat)
+        return _d_outputs(self, self.net(x), y, feat)
 
 
 def _setup_heads(d: Discriminator, width: int, num_classes: int, feat_dim: int, acgan: bool, sn: bool) -> None:
@@ -169,7 +171,6 @@ class DCGANGenerator(Generator):
         n_up = {28: 2, 32: 3}[cfg.resolution]
         self.z_dim, self.num_classes, self.feat_dim = cfg.z_dim, cfg.num_classes, cfg.feat_dim
         self.resolution, self.channels = cfg.resolution, cfg.channels
-        self.data_shape = (cfg.channels, cfg.resolution, cfg.resolution)
         top = cfg.ngf * 2**n_up
         self.bw, self.top = bw, top
         self.fc = nn.Sequential(nn.Linear(cfg.z_dim + cfg.num_classes + cfg.feat_dim, bw * bw * top))
@@ -271,7 +272,6 @@ class ACGANGenerator(Generator):
         check_resolution("acgan", cfg.resolution, [32])
         self.z_dim, self.num_classes, self.feat_dim = cfg.z_dim, cfg.num_classes, cfg.feat_dim
         self.resolution, self.channels = cfg.resolution, cfg.channels
-        self.data_shape = (cfg.channels, 32, 32)
         self.fc = nn.Linear(cfg.z_dim + cfg.num_classes + cfg.feat_dim, 384)
         chans = [384, 192, 96, 48]
         body: list[nn.Module] = [nn.ConvTranspose2d(384, 192, 4, 1, 0, bias=False), nn.BatchNorm2d(192), nn.ReLU()]
@@ -360,7 +360,6 @@ class InfoGANGenerator(Generator):
         check_resolution("infogan", cfg.resolution, [28, 32])
         self.z_dim, self.num_classes, self.feat_dim = cfg.z_dim, cfg.num_classes, cfg.feat_dim
         self.resolution, self.channels = cfg.resolution, cfg.channels
-        self.data_shape = (cfg.channels, cfg.resolution, cfg.resolution)
         self.s = cfg.resolution // 4
         self.fc = nn.Sequential(
             nn.Linear(cfg.z_dim + cfg.num_classes + cfg.feat_dim, 1024),
