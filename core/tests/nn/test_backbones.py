@@ -282,3 +282,14 @@ def test_data_shape_and_family_registration():
         PRESETS.pop("mlp_test_preset", None)
         for name in ("mlp_test_family", "mlp_test_preset"):
             BACKBONES._items.pop(name, None)
+
+
+def test_pacgan_packs_chunks_of_the_batch_along_channels():
+    torch.manual_seed(0)
+    _, D = build_backbone("dcgan32_diagan_mnist", pack=2)
+    D.eval()
+    x = torch.randn(4, 1, 32, 32)
+    first = D.net[0]  # conv over the 2 packed channels
+    packed = torch.cat([x[:2], x[2:]], dim=1)  # sample i packs with sample i + B/2
+    torch.testing.assert_close(D.net(packed), D(x)["features"])
+    assert first.in_channels == 2

@@ -312,17 +312,20 @@ class ACGANDiscriminator(Discriminator):
         _acgan_init(self)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, feat: torch.Tensor | None = None) -> dict:
-        """With ``pack > 1`` the batch of B images is scored as B / pack packed samples (PacGAN)."""
+        """With ``pack > 1`` the batch of B images is scored as B / pack packed samples (PacGAN, Dia-GAN's
+        ``--num_pack``)."""
         check_images(x, self.channels, self.resolution, "ACGAN discriminator")
         if self.pack > 1:
             if x.shape[0] % self.pack:
                 raise ConfigError(
                     f"PacGAN with pack={self.pack} needs a batch size divisible by {self.pack}, got {x.shape[0]}"
                 )
-            # consecutive `pack` samples share a packed input (the reference splits the batch and concatenates)
-            x = x.reshape(x.shape[0] // self.pack, self.pack * self.channels, *x.shape[2:])
-            y = y[:: self.pack] if y is not None else None
-            feat = feat[:: self.pack] if feat is not None else None
+            # as the reference: split the batch into `pack` chunks and concatenate them along channels, so
+            # packed sample i holds samples i, i + B/pack, ...; its label / feature is that of the first chunk
+            n = x.shape[0] // self.pack
+            x = torch.cat(x.split(n, dim=0), dim=1)
+            y = y[:n] if y is not None else None
+            feat = feat[:n] if feat is not None else None
         y, feat = self._conditions(x.shape[0], y, feat, "ACGAN discriminator")
         return _d_outputs(self, self.net(x), y, feat)
 
