@@ -293,3 +293,14 @@ def test_pacgan_packs_chunks_of_the_batch_along_channels():
     packed = torch.cat([x[:2], x[2:]], dim=1)  # sample i packs with sample i + B/2
     torch.testing.assert_close(D.net(packed), D(x)["features"])
     assert first.in_channels == 2
+
+
+@pytest.mark.parametrize(("family", "res"), [("sngan", 48), ("sngan", 128), ("ssgan", 64), ("biggan", 256)])
+def test_other_resolutions_of_the_families(family, res):
+    small = {"ngf": 32, "ndf": 32} if family != "biggan" else {"ch": 4, "num_classes": 3, "z_dim": 21}
+    G, D = build_backbone(family, resolution=res, **small)
+    z, y, _ = _inputs(G, 2)
+    x = G(z, y)
+    assert x.shape == (2, 3, res, res)
+    out = D(x, y)
+    assert out["adv"].shape == (2,) and (("rot" in out) == (family == "ssgan"))
