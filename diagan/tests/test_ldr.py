@@ -177,3 +177,18 @@ def test_module_mode_train_keeps_dropout_noise():
     clean = evaluate_ldr(lambda b: d(b["image"])["adv"], _Data(x))
     assert not d.training
     assert not np.allclose(noisy, clean)
+
+
+def test_capacity_serves_two_windows():
+    # records at steps 0..9 with capacity 8 and window 3: the phase-1 window before step 6 is steps 3, 4, 5
+    t = LDRTracker(2, window=3, capacity=8)
+    rows = np.arange(20, dtype=np.float32).reshape(10, 2) ** 2
+    for i, r in enumerate(rows):
+        t.add(i, r)
+    np.testing.assert_array_equal(t.held_records()[0], np.arange(2, 10))
+    np.testing.assert_array_equal(t.statistics(before=6).steps, [3, 4, 5])
+    np.testing.assert_allclose(t.statistics(before=6).ldrm, rows[3:6].mean(0))
+    np.testing.assert_array_equal(t.statistics().steps, [7, 8, 9])
+    u = LDRTracker(2, window=3)
+    u.load_state_dict(t.state_dict(), before=6)  # what init_from does with a phase-1 checkpoint
+    np.testing.assert_allclose(u.statistics().ldrv, rows[3:6].var(0, ddof=1))

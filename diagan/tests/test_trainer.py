@@ -67,7 +67,7 @@ def test_init_from_phase1_checkpoint(tmp_path, toy_models):
     cfg_v = _cfg(tmp_path, phase1_steps=None, record_until=16, aux_discriminator=False)
     tv, mv = _trainer(cfg_v, tmp_path / "v", toy_models)
     tv.fit()
-    np.testing.assert_array_equal(mv.tracker.window_records()[0], [4, 8, 12])
+    np.testing.assert_array_equal(mv.tracker.held_records()[0], [4, 8, 12])
     ckpt = tmp_path / "v" / "checkpoints" / "step_00000016.pt"
     # phase 2 from its step-16 checkpoint: models, optimiser state and step come from phase 1
     cfg = _cfg(tmp_path)

@@ -149,14 +149,20 @@ def compute_scores(stats: LDRStatistics, k: float, min_clip: float = 1e-2, max_r
 
 # -------------------------------------------------------------------------------------------------- tracker
 class LDRTracker:
-    """A ring buffer of the last ``window`` LDR records of ``num_instances`` instances.
+    """A ring buffer of the last ``capacity`` (default ``window``) LDR records of ``num_instances`` instances;
+    statistics use the last ``window`` = |T| of them.
 
     ``storage``: ``"memory"``, ``"memmap"`` (a float32 file at ``path``) or ``"auto"`` (memmap above
     :data:`MEMMAP_THRESHOLD_BYTES` when a path is given).
     """
 
     def __init__(
-        self, num_instances: int, window: int = 50, storage: str = "auto", path: str | Path | None = None
+        self,
+        num_instances: int,
+        window: int = 50,
+        storage: str = "auto",
+        path: str | Path | None = None,
+        capacity: int | None = None,
     ) -> None:
         if num_instances < 1:
             raise ConfigError(f"the LDR tracker needs at least one instance, got {num_instances}")
@@ -166,28 +172,30 @@ class LDRTracker:
             raise ConfigError(f"LDR storage must be 'auto', 'memory' or 'memmap', not {storage!r}")
         self.num_instances = int(num_instances)
         self.window = int(window)
-        nbytes = self.window * self.num_instances * 4
+        self.capacity = max(int(capacity or window), self.window)
+        cap = self.capacity
+        nbytes = cap * self.num_instances * 4
         use_memmap = storage == "memmap" or (storage == "auto" and path is not None and nbytes > MEMMAP_THRESHOLD_BYTES)
         if use_memmap:
             if path is None:
                 raise ConfigError("memory-mapped LDR storage needs a file path")
             self.path: Path | None = Path(path)
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.records: np.ndarray = np.memmap(self.path, dtype=np.float32, mode="w+", shape=(window, num_instances))
+            self.records: np.ndarray = np.memmap(self.path, dtype=np.float32, mode="w+", shape=(cap, num_instances))
         else:
             self.path = None
-            self.records = np.zeros((window, num_instances), dtype=np.float32)
-        self.steps = np.full(window, -1, dtype=np.int64)
+            self.records = np.zeros((cap, num_instances), dtype=np.float32)
+        self.steps = np.full(cap, -1, dtype=np.int64)
         self.count = 0  # records ever added
 
     @property
     def num_available(self) -> int:
-        """Records currently held (at most ``window``)."""
-        return min(self.count, self.window)
+        """Records currently held (at most ``capacity``)."""
+        return min(self.count, self.capacity)
 
     @property
     def last_step(self) -> int | None:
-        return None if self.count == 0 else int(self.steps[(self.count - 1) % self.window])
+        return None if self.count == 0 else int(self.steps[(self.count - 1) % self.capacity])
 
     def add(self, step: int, values: np.ndarray) -> None:
         """Store one record (the LDR of every instance at training step ``step``), overwriting the oldest."""
@@ -197,30 +205,37 @@ class LDRTracker:
         last = self.last_step
         if last is not None and step <= last:
             raise ConfigError(f"LDR records must come in increasing step order; got step {step} after {last}")
-        slot = self.count % self.window
+        slot = self.count % self.capacity
         self.records[slot] = values.astype(np.float32, copy=False)
         self.steps[slot] = int(step)
         self.count += 1
 
-    def window_records(self) -> tuple[np.ndarray, np.ndarray]:
-        """(steps, records) of the held records, oldest first; records has shape (num_available, N)."""
-        n = self.num_available
-        if n < self.window:
-            order = np.arange(n)
-        else:
-            start = self.count % self.window
-            order = (np.arange(self.window) + start) % self.window
-        if n == self.window and order[0] == 0:
+    def held_records(self) -> tuple[np.ndarray, np.ndarray]:
+        """(steps, records) of every held record, oldest first; records has shape (num_available, N)."""
+        n, cap = self.num_available, self.capacity
+        order = np.arange(n) if n < cap else (np.arange(cap) + self.count % cap) % cap
+        if n == cap and order[0] == 0:
             return self.steps.copy(), self.records  # already chronological: no copy of a large buffer
         return self.steps[order].copy(), self.records[order]
 
-    def statistics(self, strict: bool = True) -> LDRStatistics:
-        """LDRM and LDRV (eq. 2) over the held records.
+    def window_records(self, before: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(steps, records) of the last ``window`` held records (recorded at steps < ``before`` if given)."""
+        steps, records = self.held_records()
+        if before is not None:
+            keep = np.flatnonzero(steps < before)
+            steps, records = steps[keep], records[keep]
+        if len(steps) > self.window:
+            steps, records = steps[-self.window :], records[-self.window :]
+        return steps, records
+
+    def statistics(self, strict: bool = True, before: int | None = None) -> LDRStatistics:
+        """LDRM and LDRV (eq. 2) over the last ``window`` records (at steps < ``before`` if given).
 
         With ``strict`` (default) fewer than ``window`` records is an error; otherwise the available records are used
         (at least 2), which the method documents as its fallback.
         """
-        n = self.num_available
+        steps, records = self.window_records(before)
+        n = len(steps)
         if n == 0:
             raise ConfigError(
                 "no LDR records: phase 2 (weighted sampling) needs phase 1 to record the discriminator's LDR first. "
@@ -233,14 +248,13 @@ class LDRTracker:
                 f"(method.options.record_from), shrink method.options.window, or set "
                 f"method.options.strict_window=false to use the {n} records available (needs >= 2)"
             )
-        steps, records = self.window_records()
         ldrm, ldrv = ldr_statistics(records)
         last = np.asarray(records[-1], dtype=np.float64)
         return LDRStatistics(ldrm=ldrm, ldrv=ldrv, last=last, steps=steps)
 
     # checkpointing: the held records in chronological order, as tensors (safe for torch.load(weights_only=True))
     def state_dict(self) -> dict[str, Any]:
-        steps, records = self.window_records()
+        steps, records = self.held_records()
         return {
             "num_instances": self.num_instances,
             "window": self.window,
@@ -261,7 +275,7 @@ class LDRTracker:
         if before is not None:
             keep_mask = steps < before
             steps, records = steps[keep_mask], records[keep_mask]
-        keep = min(len(steps), self.window)
+        keep = min(len(steps), self.capacity)
         self.steps[:] = -1
         self.steps[:keep] = steps[len(steps) - keep :]
         self.records[:keep] = records[len(steps) - keep :]

@@ -63,6 +63,7 @@ class DiaGANOptions:
     record_every: int = 100
     record_from: int | None = None  # first recorded step; None: record_until - window * record_every
     record_until: int | None = None  # record steps < this; None: phase1_steps (or to the end without phase 2)
+    capacity: int | None = None  # records held (>= window; more lets one run serve two windows); None: window
     min_clip: float = 1e-2
     max_ratio: float = 50.0
     eval_mode: bool = True  # False: record with D in train mode (the official Colored MNIST phase 1)
@@ -73,6 +74,9 @@ class DiaGANOptions:
     amp: bool = True  # bfloat16 autocast for recording on CUDA (no effect on CPU)
     storage: str = "auto"  # LDR ring buffer: auto | memory | memmap
     uniform_seed_offset: int = 7919  # the auxiliary D's uniform stream uses seed + offset
+    # SSGAN (Chen et al. 2019) rotation losses for a D with a ``rot`` head; mimicry: 1.0 (D), 0.2 (G)
+    ss_d_scale: float = 0.0
+    ss_g_scale: float = 0.0
 
     def validate(self) -> None:
         check_k(self.k)
@@ -93,6 +97,8 @@ class DiaGANOptions:
                     "method.options.eval_subset records only part of the data, but phase 2 needs a score for every "
                     "instance: use eval_subset only without phase 2 (phase1_steps: null)"
                 )
+        if self.ss_d_scale < 0 or self.ss_g_scale < 0:
+            raise ConfigError("method.options.ss_d_scale and ss_g_scale must be >= 0")
         if self.min_clip <= 0 or self.max_ratio < 1:
             raise ConfigError("method.options.min_clip must be > 0 and max_ratio >= 1")
         if self.storage not in ("auto", "memory", "memmap"):
@@ -175,6 +181,7 @@ class DiaGAN(Method):
             window=opts.window,
             storage=opts.storage,
             path=None if path is None else path / "ldr" / "records.f32",
+            capacity=opts.capacity,
         )
         if opts.phase1_steps is not None:
             total = run.cfg.train.steps
@@ -271,7 +278,7 @@ class DiaGAN(Method):
         """Scores and sampling probabilities (eq. 2, 7, §4.1) from the records held now."""
         if self.tracker is None:
             raise ConfigError("the method is not set up: no LDR tracker")
-        stats = self.tracker.statistics(strict=self.options.strict_window)
+        stats = self.tracker.statistics(strict=self.options.strict_window, before=self.options.phase1_steps)
         return compute_scores(stats, self.options.k, self.options.min_clip, self.options.max_ratio)
 
     def start_phase2(self, run: Trainer) -> None:
@@ -330,6 +337,23 @@ class DiaGAN(Method):
         arrays["indices"] = self.record_indices
         atomic_save(arrays, path / "ldr" / "scores.npz", saver=lambda obj, f: np.savez(f, **obj))
 
+    # ------------------------------------------------------------------------------------------------ SSGAN
+    def d_loss(self, run: Trainer, real: Batch, fake: Batch) -> tuple[torch.Tensor, dict[str, float]]:
+        loss, logs = super().d_loss(run, real, fake)
+        if self.options.ss_d_scale > 0:
+            ss = rotation_loss(self, run, real, run.D)
+            loss = loss + self.options.ss_d_scale * ss
+            logs = {**logs, "d_ss_loss": ss.item()}
+        return loss, logs
+
+    def g_loss(self, run: Trainer, fake: Batch) -> tuple[torch.Tensor, dict[str, float]]:
+        loss, logs = super().g_loss(run, fake)
+        if self.options.ss_g_scale > 0:
+            ss = rotation_loss(self, run, fake, run.D)
+            loss = loss + self.options.ss_g_scale * ss
+            logs = {**logs, "g_ss_loss": ss.item()}
+        return loss, logs
+
     # ------------------------------------------------------------------------------------------ auxiliary D
     def after_d_step(self, run: Trainer, real: Batch, fake: Batch) -> None:
         if self.phase != 2 or not self.options.aux_discriminator or AUX not in run.models:
@@ -378,6 +402,29 @@ class DiaGAN(Method):
             self.probs = np.asarray(state["probs"], dtype=np.float64)
         self._weighted_sampler = None
         self._sampler_installed = False
+
+
+# ------------------------------------------------------------------------------------------------------- SSGAN
+def rotate_quarters(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rotate image i of a batch of N by 90 x (4i // N) degrees (mimicry's SSGAN batch rotation); returns (images,
+    rotation class ids)."""
+    n = images.shape[0]
+    rot = (torch.arange(n, device=images.device) * 4) // n
+    out = images.clone()
+    for r in range(1, 4):
+        sel = rot == r
+        if bool(sel.any()):
+            out[sel] = torch.rot90(images[sel], r, dims=(2, 3))
+    return out, rot
+
+
+def rotation_loss(method: Method, run: Any, batch: Batch, module: torch.nn.Module) -> torch.Tensor:
+    """Cross-entropy of D's rotation head on the quarter-rotated batch (SSGAN's self-supervised term)."""
+    images, target = rotate_quarters(batch["image"])
+    out = method.d_forward(run, {**batch, "image": images}, module=module)
+    if "rot" not in out:
+        raise ConfigError("ss_d_scale/ss_g_scale need a discriminator with a rotation head (an ssgan backbone)")
+    return torch.nn.functional.cross_entropy(out["rot"], target)
 
 
 # ------------------------------------------------------------------------------------------------------ phase 3

@@ -61,7 +61,7 @@ class ProtocolConfig:
     # run continued to the end is the vanilla baseline); "end": the last window before the end (Figure 2)
     vanilla_window: Literal["phase1", "end"] = "phase1"
     # Dia-GAN's phase 2 starts from the vanilla run's checkpoint at phase1_steps (init_from), as the official
-    # phase-2 script loads the phase-1 checkpoint; needs vanilla_window: phase1
+    # phase-2 script loads the phase-1 checkpoint
     share_phase1: bool = True
     save_samples: int = 64
 
@@ -71,10 +71,6 @@ class ProtocolConfig:
             raise ConfigError(f"unknown variants {bad}; choose from {', '.join(VARIANTS)}")
         if not self.seeds:
             raise ConfigError("experiment.seeds must list at least one seed")
-        if self.share_phase1 and self.vanilla_window != "phase1":
-            raise ConfigError(
-                "experiment.share_phase1 needs vanilla_window: phase1 (the checkpoint must hold its records)"
-            )
 
 
 @dataclass
@@ -126,6 +122,12 @@ def variant_config(cfg: ReproConfig, base: str, seed: int, rho: float | None, ou
             opts.update(phase1_steps=None, aux_discriminator=False)
             if cfg.experiment.vanilla_window == "phase1" and p1 is not None:
                 opts.update(record_until=p1)
+            elif cfg.experiment.share_phase1 and p1 is not None:
+                # record from the Dia-GAN window's start to the end: the phase-1 checkpoint holds the Dia-GAN window,
+                # the end of the run the vanilla one
+                every = int(opts.get("record_every", DiaGANOptions.record_every))
+                start = max(int(p1) - int(opts.get("window", DiaGANOptions.window)) * every, 0)
+                opts.update(record_from=start, capacity=(ecfg.train.steps - start) // every + 1)
             ecfg.method = MethodConfig(name="diagan", options=opts)
         else:
             ecfg.method = MethodConfig(name="vanilla", options={})

@@ -44,9 +44,10 @@ def load_scores(run: Path, k: float | None = None, state: dict[str, Any] | None 
     if "tracker" not in method:
         raise ConfigError(f"{run} holds no LDR records: train it with the diagan method (phase1_steps: null records)")
     tr = method["tracker"]
-    tracker = LDRTracker(int(tr["num_instances"]), window=max(int(len(tr["steps"])), 2))
-    tracker.load_state_dict(tr)
     opts = state["config"]["method"]["options"]
+    window = int(opts.get("window", 50))
+    tracker = LDRTracker(int(tr["num_instances"]), window=window, capacity=max(len(tr["steps"]), window))
+    tracker.load_state_dict(tr)
     kk = float(k if k is not None else opts.get("k", 0.3))
     scores = compute_scores(
         tracker.statistics(strict=False), kk, opts.get("min_clip", 1e-2), opts.get("max_ratio", 50.0)
