@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ganlab.core.config import SCALES, read_yaml
-from ganlab.core.errors import ConfigError, RegistryError
+from ganlab.core.errors import ConfigError, RegistryError, ShapeError
 from ganlab.core.train import Trainer
 from ganlab.core.train.cli import CONFIG_DIR, list_configs, load_experiment, resolve_config
 
@@ -39,6 +39,10 @@ def test_smoke_scale_trains_5_steps(tmp_path, name):
 def test_unknown_names_and_keys(tmp_path):
     with pytest.raises(RegistryError, match="unknown backbone 'dcgna'.*did you mean"):
         Trainer(load_experiment("demo", [*QUIET, "model.backbone=dcgna"], "smoke"), run_dir=tmp_path / "a")
+    with pytest.raises(ConfigError, match="resolution"):
+        Trainer(load_experiment("demo", [*QUIET, "model.options.resolution=48"], "smoke"), run_dir=tmp_path / "b")
+    with pytest.raises(ShapeError, match=r"generates samples of shape \(3, 32, 32\).*holds \(1, 32, 32\)"):
+        Trainer(load_experiment("demo", [*QUIET, "model.options.channels=3"], "smoke"), run_dir=tmp_path / "c")
     with pytest.raises(ConfigError, match="'hing' is not one of"):
         load_experiment("demo", ["loss.name=hing"], "smoke")
     with pytest.raises(ConfigError, match="unknown config key 'train.stpes'"):

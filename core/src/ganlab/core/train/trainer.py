@@ -13,6 +13,10 @@ Per G step (``run.step`` counts finished G steps):
 The trainer draws indices itself from rank-aware samplers and fetches them with ``dataset.get_batch``, so a
 checkpoint's sampler state is exactly what was consumed; ``accelerator.prepare`` never sees the data. Mixed precision
 is plain ``torch.autocast`` with one GradScaler per model (fp16), since Accelerate keeps only one scaler.
+
+A checkpoint (``checkpoints/step_XXXXXXXX.pt``, written atomically, the last ``train.keep_last`` kept) holds the
+models, optimisers, GradScalers, EMA, the method's state, the resolved config, the step and, for every process, the
+python/numpy/torch(/CUDA) RNG states and every stream's sampler state; resuming on CPU is bit-identical.
 """
 
 from __future__ import annotations
@@ -204,10 +208,6 @@ class _Stream:
         self.sampler = sampler
 
 
-def _is_finite(value: torch.Tensor) -> bool:
-    return bool(torch.isfinite(value.detach()).all())
-
-
 # ------------------------------------------------------------------------------------------------------ trainer
 class Trainer:
     """Trains ``method`` (default: ``cfg.method``) on ``cfg`` into ``run_dir`` (default ``cfg.out_dir/cfg.name``).
@@ -292,6 +292,7 @@ class Trainer:
         self._phase = ""
         self._fixed = self._fixed_inputs()
 
+        self._check_shapes()
         # Per-process noise from here on (model init above was shared).
         seed_everything(cfg.seed * 1_000_003 + 7919 * (self.rank + 1))
 
@@ -337,6 +338,23 @@ class Trainer:
         z = torch.randn(n, self.z_dim, generator=gen).to(self.device)
         y = (torch.arange(n) % self.num_classes).to(self.device) if self.num_classes else None
         return {"z": z, "label": y}
+
+    def _check_shapes(self) -> None:
+        """G's output must have the dataset's item shape (probe in eval mode: no RNG, BN or SN state changes)."""
+        want = tuple(getattr(self.dataset, "shape", ()) or ())
+        if not want or not self.z_dim:
+            return
+        got = tuple(
+            self.generate(
+                self._fixed["z"][:2], None if self._fixed["label"] is None else self._fixed["label"][:2], ema=False
+            ).shape[1:]
+        )
+        if got != want:
+            raise ShapeError(
+                f"backbone {self.cfg.model.backbone!r} generates samples of shape {got} but dataset "
+                f"{self.cfg.data.name!r} holds {want}; set model.options (channels, resolution) or data.resolution "
+                "so that they agree"
+            )
 
     # ------------------------------------------------------------------------------------------- run object
     def unwrap(self, module: nn.Module) -> nn.Module:
@@ -400,6 +418,12 @@ class Trainer:
         """The averaged generator (the live G, unwrapped, when EMA is off)."""
         return self.ema.model if self.ema is not None else self.unwrap(self.G)
 
+    def _no_sync(self, module: nn.Module):
+        """Skip DDP's gradient all-reduce for this backward (a no-op in one process)."""
+        if self.world_size == 1:
+            return contextlib.nullcontext()
+        return self.accelerator.no_sync(module)
+
     def autocast(self):
         if self.amp_dtype is None:
             return contextlib.nullcontext()
@@ -413,9 +437,10 @@ class Trainer:
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 self._logs.setdefault(k, []).append(float(v))
 
-    def _check_loss(self, name: str, loss: torch.Tensor) -> None:
-        if not _is_finite(loss):
-            value = loss.detach().float().mean().item()
+    def _check_loss(self, name: str, loss: torch.Tensor) -> float:
+        """The loss as a float (mean if not scalar); NaN/inf stops training with TrainingDivergedError."""
+        value = loss.detach().float().mean().item() if loss.numel() != 1 else loss.item()
+        if not math.isfinite(value):
             last = str(self._last_ckpt) if self._last_ckpt else "none saved yet"
             if self.is_main:
                 self.run_dir.log_metrics({"event": "diverged", "step": self.step + 1, "loss": name, "value": value})
@@ -424,11 +449,13 @@ class Trainer:
                 f"training stopped. Last good checkpoint: {last}. Lower the learning rate, use fp32 "
                 "(train.mixed_precision=no) or check the data, then resume from that checkpoint."
             )
+        return value
 
-    def backward(self, name: str, loss: torch.Tensor, inputs: list[torch.Tensor] | None = None) -> None:
-        """Backpropagate ``loss`` (scaled for fp16) after checking that it is finite."""
-        self._check_loss(name, loss)
+    def backward(self, name: str, loss: torch.Tensor, inputs: list[torch.Tensor] | None = None) -> float:
+        """Backpropagate ``loss`` (scaled for fp16) after checking that it is finite; returns its value."""
+        value = self._check_loss(name, loss)
         self.scalers[name].scale(loss).backward(inputs=inputs)
+        return value
 
     def _step_optimizer(self, name: str) -> None:
         opt, scaler = self.optimizers[name], self.scalers[name]
@@ -472,14 +499,14 @@ class Trainer:
         real = fake = None
         for micro in range(accum):
             sync = micro == accum - 1
-            with contextlib.nullcontext() if sync else self.accelerator.no_sync(self.D):
+            with contextlib.nullcontext() if sync else self._no_sync(self.D):
                 real = self.method.next_real(self)
                 with torch.no_grad(), self.autocast():
                     fake = self.method.sample_fake(self, len(real["image"]), real)
                 with self.autocast():
                     loss, logs = self.method.d_loss(self, real, fake)
-                self.backward("D", loss / accum if accum > 1 else loss)
-            self._record({"d_loss": loss.detach().float().item(), **(logs or {})})
+                value = self.backward("D", loss / accum if accum > 1 else loss) * accum
+            self._record({"d_loss": value, **(logs or {})})
         self._step_optimizer("D")
         opt.zero_grad(set_to_none=True)
         self.method.after_d_step(self, real, fake)
@@ -495,14 +522,14 @@ class Trainer:
             sync = micro == accum - 1
             # D is only a critic here: no DDP gradient sync for it, and backward stops at G's parameters.
             with contextlib.ExitStack() as stack:
-                stack.enter_context(self.accelerator.no_sync(self.D))
+                stack.enter_context(self._no_sync(self.D))
                 if not sync:
-                    stack.enter_context(self.accelerator.no_sync(self.G))
+                    stack.enter_context(self._no_sync(self.G))
                 with self.autocast():
                     fake = self.method.sample_fake(self, self.g_batch)
                     loss, logs = self.method.g_loss(self, fake)
-                self.backward("G", loss / accum if accum > 1 else loss, inputs=params)
-            self._record({"g_loss": loss.detach().float().item(), **(logs or {})})
+                value = self.backward("G", loss / accum if accum > 1 else loss, inputs=params) * accum
+            self._record({"g_loss": value, **(logs or {})})
         self._step_optimizer("G")
         opt.zero_grad(set_to_none=True)
 
@@ -536,7 +563,7 @@ class Trainer:
                 s = self.step
                 if t.log_every and (s % t.log_every == 0 or s == end):
                     now = time.perf_counter()
-                    imgs = (s - last_step) * t.batch_size * (self.cfg.optim.n_dis + 1)
+                    imgs = (s - last_step) * t.batch_size * self.cfg.optim.n_dis  # real images consumed
                     record = self._flush_logs(img_per_s=imgs / max(now - last_t, 1e-9))
                     last_t, last_step = now, s
                     if record:
@@ -559,7 +586,7 @@ class Trainer:
             "step": self.step,
             "steps_run": steps,
             "wall_s": wall,
-            "img_per_s": steps * t.batch_size * (self.cfg.optim.n_dis + 1) / max(wall, 1e-9),
+            "img_per_s": steps * t.batch_size * self.cfg.optim.n_dis / max(wall, 1e-9),  # real images per second
             "checkpoint": str(self._last_ckpt) if self._last_ckpt else None,
             "finished": self.step >= t.steps,
         }
