@@ -186,7 +186,7 @@ def knn(
     batch_size = int(batch_size or 65536)
     refine_rows = max(1, _REFINE_BYTES // (8 * n_cand * db.shape[1]))
     q = np.ascontiguousarray(q)
-    db = np.ascontiguousarray(db)
+    db = q if database is None else np.ascontiguousarray(db)
     out_d = np.empty((nq, k), dtype=np.float32)
     out_i = np.empty((nq, k), dtype=np.int64)
     for start in range(0, nq, batch_size):

@@ -7,21 +7,23 @@ Manifolds are unions of k-NN balls: real point i has radius rᵢ = distance to i
 Comparisons are strict (``<``) by default, as the ``prdc`` package (Naeem et al.'s reference code); Kynkäänniemi's
 code, StyleGAN2-ADA and torch-fidelity use ``<=`` (``strict=False``), which only differs with duplicate samples.
 
-Implementation: radii through :func:`ganlab.core.knn.knn` (faiss, exact), then real×fake tiles (never N×M) with a
-float32 GEMM. A pair whose float32 squared distance lies within a rigorous rounding bound of a radius is recomputed
-in float64, and every decision is taken on distances rounded to the inputs' precision (float32 for float32
-features), so the results are identical to the dense float64-then-float32 computation of the ``prdc`` package.
+Implementation: radii from symmetric real×real (fake×fake) float32 GEMM tiles that keep a few candidates per row,
+re-ranked in float64; then real×fake tiles (never an N×M matrix). A pair whose float32 squared distance lies within
+a rigorous rounding bound of a radius is recomputed in float64, and every decision is taken on distances rounded to
+the inputs' precision (float32 for float32 features), so the results are identical to the dense
+float64-then-float32 computation of the ``prdc`` package.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import torch
 
 from ganlab.core.errors import ShapeError
-from ganlab.core.knn import knn
 from ganlab.core.metrics._checks import as_features, enough_samples, same_dim
 
 __all__ = ["manifold_radii", "partial_recall", "prdc", "precision_recall"]
@@ -29,6 +31,18 @@ __all__ = ["manifold_radii", "partial_recall", "prdc", "precision_recall"]
 _ROWS = 4096  # real rows per tile
 _COLS = 4096  # fake columns per tile
 _EXACT_PAIRS = 4096  # pairs recomputed in float64 at once
+_EXTRA_CANDIDATES = 4  # spare neighbours per row re-ranked in float64
+
+
+@contextlib.contextmanager
+def _highest_matmul_precision() -> Iterator[None]:
+    """TF32/bf16 GEMMs would void the rounding bounds used below."""
+    prev = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("highest")
+    try:
+        yield
+    finally:
+        torch.set_float32_matmul_precision(prev)
 
 
 def _cmp_dtype(*arrays: np.ndarray) -> np.dtype:
@@ -56,17 +70,69 @@ def _shifted32(x: np.ndarray, shift: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return out, norms.astype(np.float32)
 
 
-def manifold_radii(x: Any, k: int = 5, batch_size: int | None = None, device: Any = None) -> np.ndarray:
-    """Distance (float64, (N,)) of each row of ``x`` to its k-th nearest other row (Kynkäänniemi et al., eq. 2)."""
+def _self_radii(x: np.ndarray, k: int, device: Any) -> np.ndarray:
+    """(k+1)-th smallest distance from each row to all rows, itself included (= k-th other point), float64.
+
+    Symmetric float32 tiles (each pair of row blocks computed once, used for both) keep the best few candidates
+    per row; the candidates are re-ranked with exact float64 distances. A row whose last candidate could still hide
+    a closer point within the rounding bound is recomputed against all rows, so the result is exact.
+    """
+    n, dim = x.shape
+    n_cand = min(n, k + 1 + _EXTRA_CANDIDATES)
+    dev = torch.device("cpu") if device is None else torch.device(device)
+    shift = x.mean(axis=0, dtype=np.float64)
+    xs_np, xn_np = _shifted32(x, shift)
+    xs, xn = torch.from_numpy(xs_np).to(dev), torch.from_numpy(xn_np).to(dev)
+    best_v = torch.full((n, n_cand), float("inf"), device=dev)
+    best_i = torch.full((n, n_cand), -1, dtype=torch.long, device=dev)
+
+    def merge(lo: int, hi: int, values: torch.Tensor, indices: torch.Tensor) -> None:
+        all_v = torch.cat([best_v[lo:hi], values], dim=1)
+        all_i = torch.cat([best_i[lo:hi], indices], dim=1)
+        top, pos = torch.topk(all_v, n_cand, dim=1, largest=False, sorted=True)
+        best_v[lo:hi], best_i[lo:hi] = top, torch.gather(all_i, 1, pos)
+
+    with _highest_matmul_precision():
+        for i0 in range(0, n, _ROWS):
+            i1 = min(n, i0 + _ROWS)
+            for j0 in range(i0, n, _ROWS):
+                j1 = min(n, j0 + _ROWS)
+                d2 = torch.addmm(xn[i0:i1, None] + xn[None, j0:j1], xs[i0:i1], xs[j0:j1].T, alpha=-2.0)
+                v, pos = torch.topk(d2, min(n_cand, j1 - j0), dim=1, largest=False, sorted=False)
+                merge(i0, i1, v, pos + j0)
+                if j0 != i0:
+                    v, pos = torch.topk(d2, min(n_cand, i1 - i0), dim=0, largest=False, sorted=False)
+                    merge(j0, j1, v.T, pos.T + i0)
+    cand = best_i.cpu().numpy()
+    exact = np.empty(cand.shape, dtype=np.float64)
+    step = max(1, (64 * 2**20) // (8 * n_cand * dim))
+    for s in range(0, n, step):
+        rows = x[cand[s : s + step]].astype(np.float64) - np.asarray(x[s : s + step], np.float64)[:, None, :]
+        exact[s : s + step] = np.sqrt(np.einsum("bcd,bcd->bc", rows, rows))
+    exact.sort(axis=1)
+    radii = exact[:, k]
+    # Rigour check: any point outside the candidates has float32 d² >= the last candidate's, so its exact d² is at
+    # least that minus the rounding bound; rows where this could undercut the radius are redone by brute force.
+    tol = 1.1 * (dim + 16) * 2.0**-24 * (xn_np.astype(np.float64) + float(xn_np.max()))
+    last = best_v[:, -1].cpu().numpy().astype(np.float64)
+    doubtful = np.flatnonzero((last - tol <= radii**2) & (n_cand < n))
+    for r in doubtful:
+        d = _row_dist64(np.broadcast_to(x[r], x.shape), x)
+        radii[r] = np.partition(d, k)[k]
+    return radii
+
+
+def manifold_radii(x: Any, k: int = 5, device: Any = None) -> np.ndarray:
+    """Distance (float64, (N,)) of each row of ``x`` to its k-th nearest other row (Kynkäänniemi et al., eq. 2).
+
+    As the prdc package this is the (k+1)-th smallest distance with the row itself (distance 0) included, so an
+    exact duplicate counts as a neighbour at distance 0.
+    """
     x = as_features(x, "features")
+    if x.dtype.kind != "f":
+        x = x.astype(np.float64)
     enough_samples(x, k, "features")
-    _, idx = knn(x, k=k, exclude_self=True, batch_size=batch_size, device=device)
-    kth = idx[:, k - 1]
-    out = np.empty(x.shape[0], dtype=np.float64)
-    step = max(1, (64 * 2**20) // (16 * x.shape[1]))
-    for s in range(0, x.shape[0], step):
-        out[s : s + step] = _row_dist64(x[s : s + step], x[kth[s : s + step]])
-    return out
+    return _self_radii(x, k, device)
 
 
 def _ball_statistics(
@@ -93,10 +159,11 @@ def _ball_statistics(
     fs_np, fn_np = _shifted32(fake, shift)
     rs, rn = torch.from_numpy(rs_np).to(dev), torch.from_numpy(rn_np).to(dev)
     fs, fn = torch.from_numpy(fs_np).to(dev), torch.from_numpy(fn_np).to(dev)
-    # |fl(d²) - d²| <= (dim + 8)·u·(|x|² + |y|²) for a float32 GEMM in any summation order (Higham, eq. 3.5),
-    # plus the roundings of the norms and of the two additions; 10% on top for safety.
+    # |fl(d²) - d²| <= (dim + 16)·u·(|x|² + |y|²): the float32 GEMM in any summation order (Higham, eq. 3.5),
+    # the float32 rounding of the centred features and of the norms, and the two additions; 10% on top for safety.
+    # The float32 rounding of a squared radius adds u·r², bounded per tile below.
     unit = 2.0**-24
-    bound = 1.1 * (dim + 8) * unit
+    bound = 1.1 * (dim + 16) * unit
 
     out: dict[str, np.ndarray] = {}
     thr_r = thr_f = None
@@ -110,9 +177,7 @@ def _ball_statistics(
         thr_f = torch.from_numpy(rf_cmp.astype(np.float64) ** 2).float().to(dev)
         out["recalled_real"] = np.zeros(n, dtype=bool)
 
-    prev_precision = torch.get_float32_matmul_precision()
-    torch.set_float32_matmul_precision("highest")  # TF32/bf16 GEMMs would void the rounding bound
-    try:
+    with _highest_matmul_precision():
         for i0 in range(0, n, _ROWS):
             i1 = min(n, i0 + _ROWS)
             r_blk, rn_blk = rs[i0:i1], rn[i0:i1]
@@ -121,6 +186,10 @@ def _ball_statistics(
                 f_blk, fn_blk = fs[j0:j1], fn[j0:j1]
                 d2 = torch.addmm(rn_blk[:, None] + fn_blk[None, :], r_blk, f_blk.T, alpha=-2.0)
                 tol = bound * float(rn_blk.max() + fn_blk.max())
+                if thr_r is not None:
+                    tol += 2 * unit * float(thr_r[i0:i1].max())
+                if thr_f is not None:
+                    tol += 2 * unit * float(thr_f[j0:j1].max())
                 masks = {}
                 unsure = None
                 if thr_r is not None:
@@ -148,8 +217,6 @@ def _ball_statistics(
                     out["covered_real"][i0:i1] |= masks["a"].any(1).cpu().numpy()
                 if "b" in masks:
                     out["recalled_real"][i0:i1] |= masks["b"].any(1).cpu().numpy()
-    finally:
-        torch.set_float32_matmul_precision(prev_precision)
     return out
 
 
