@@ -172,3 +172,44 @@ def test_evaluate_rejects_unlabelled_stored_images_for_capacity(tmp_path):
     src = ArrayImages(np.zeros((8, 1, 32, 32), np.uint8), None, "x")
     with pytest.raises(ConfigError, match="labels"):
         evaluate(src, "digits", metrics=["fitting_capacity"], resolution=32, progress=False)
+
+
+def test_eval_generator_export_file(tmp_path):
+    """A G_ema.pt export (config + state dict) is rebuilt through the backbone registry and evaluated."""
+    from ganlab.core.config import to_dict
+    from ganlab.core.nn import build_backbone
+    from ganlab.core.train.config import ExperimentConfig
+
+    cfg = ExperimentConfig()
+    cfg.model.backbone = "acgan_mnist_gold"
+    torch.manual_seed(0)
+    G, _ = build_backbone("acgan_mnist_gold")
+    torch.save({"config": to_dict(cfg), "step": 7, "G": G.state_dict()}, tmp_path / "G_ema.pt")
+    out = tmp_path / "eval"
+    rc = main(
+        [
+            "eval",
+            str(tmp_path / "G_ema.pt"),
+            "--dataset",
+            "digits",
+            "--resolution",
+            "32",
+            "--metrics",
+            "fid,is",
+            "--extractor",
+            "random:lenet",
+            "--n-fake",
+            "200",
+            "--n-real",
+            "200",
+            "--quiet",
+            "--no-cache",
+            "--out-dir",
+            str(out),
+        ]
+    )
+    assert rc == 0
+    recs = {r["metric"]: r for r in RunDir(out).read_metrics()}
+    assert recs["fid"]["step"] == 7 and recs["fid"]["checkpoint"].endswith("G_ema.pt")
+    assert recs["fid"]["n_fake"] == 200 and recs["fid"]["value"] > 0
+    assert recs["is"]["splits"] == 10 and recs["is"]["dim"] == 10 and 1.0 <= recs["is"]["value"] <= 10.0

@@ -60,14 +60,10 @@ def check_images(x: torch.Tensor, what: str = "images") -> None:
         raise ShapeError(f"{what} must lie in [-1, 1], got values in [{lo:.4g}, {hi:.4g}]{hint}")
 
 
-def _default_device(extractor: FeatureExtractor) -> torch.device:
-    try:
-        return next(extractor.parameters()).device
-    except StopIteration:
-        pass
-    from ganlab.core.features.classifier import _default_device as dev
+def _default_device() -> torch.device:
+    from ganlab.core.features.classifier import _default_device as accelerate_device
 
-    return dev()
+    return accelerate_device()
 
 
 def _source_identity(source: Any, n: int) -> str | None:
@@ -140,8 +136,9 @@ def extract_features(
     (N, C, H, W) in [-1, 1], or a function ``fn(batch_size) -> images`` (a generator; ``n`` required, fakes are
     streamed). ``quantize`` rounds images to uint8 levels first, as a saved PNG would be; by default it is on for
     generator functions (the clean-fid / StyleGAN2-ADA protocol for fakes) and off for stored data.
-    ``cache_dir`` caches by source identity; a generator function is cached only with ``cache_key_extra`` set
-    (e.g. checkpoint hash + seed), since the function itself has no stable identity.
+    ``device`` defaults to Accelerate's device for this process. ``cache_dir`` caches by source identity; a
+    generator function is cached only with ``cache_key_extra`` set (e.g. checkpoint hash + seed), since the function
+    itself has no stable identity.
     """
     from tqdm.auto import tqdm
 
@@ -172,7 +169,7 @@ def extract_features(
                 if feats.shape == (n, extractor.dim):
                     return feats
 
-    device = torch.device(device) if device is not None else _default_device(extractor)
+    device = torch.device(device) if device is not None else _default_device()
     extractor = extractor.to(device).eval()
     out = np.empty((n, extractor.dim), dtype=np.float32)
     pos = 0

@@ -127,12 +127,19 @@ class CleanInception(FeatureExtractor):
     resize = "clean(bicubic-antialias float, 299)"
 
     def __init__(
-        self, weights_path: str | Path | None = None, download: bool | None = None, output: str = "pool"
+        self,
+        weights_path: str | Path | None = None,
+        download: bool | None = None,
+        output: str = "pool",
+        sha256: str | None = None,
     ) -> None:
         super().__init__()
+        # no sha256 is pinned for this file here (it could not be verified offline); the hash of the file actually
+        # used is recorded with every result, and ``sha256=`` pins it
         file, digest = resolve_weights(
             "inception-2015-12-05.pt",
             url=INCEPTION_URL,
+            sha256=sha256,
             path=weights_path,
             download=download,
             what="clean-fid Inception weights",
