@@ -81,3 +81,21 @@ def test_bad_input():
         prdc(real, bad)
     with pytest.raises(ShapeError, match="radii_real"):
         prdc(real, fake, radii_real=np.ones(3))
+
+
+def _brute_radii(x, k):
+    d = np.sqrt(((x[:, None, :].astype(np.float64) - x[None]) ** 2).sum(-1))
+    return np.sort(d, axis=1)[:, k]
+
+
+def test_radii_with_duplicates_and_without_spare_candidates(monkeypatch):
+    rng = np.random.default_rng(8)
+    x = np.repeat(rng.standard_normal((30, 6)).astype(np.float32), 4, axis=0)  # every point has 3 exact copies
+    np.testing.assert_array_equal(manifold_radii(x, 3), 0.0)
+    np.testing.assert_allclose(manifold_radii(x, 5), _brute_radii(x, 5), rtol=1e-12)
+    # no spare candidates: rows whose bound cannot exclude a hidden closer point are redone by brute force
+    monkeypatch.setattr(prdc_mod, "_EXTRA_CANDIDATES", 0)
+    monkeypatch.setattr(prdc_mod, "_ROWS", 16)
+    y = rng.standard_normal((150, 5)).astype(np.float32)
+    np.testing.assert_allclose(manifold_radii(y, 4), _brute_radii(y, 4), rtol=1e-12)
+    np.testing.assert_allclose(manifold_radii(x, 5), _brute_radii(x, 5), rtol=1e-12)
