@@ -188,6 +188,10 @@ def evaluate(
     # None: the default cache folder; False: no cache
     cache_dir = None if cache_dir is False else (Path(cache_dir) if cache_dir is not None else _default_cache_dir())
 
+    # fail on missing weights before any expensive work
+    feat_metrics = [m for m in metrics if m in FEATURE_METRICS]
+    ext = get_extractor(extractor, **(extractor_options or {})) if feat_metrics else None
+
     # ---- the evaluated images: a generator (streamed) or stored images
     info: dict[str, Any] = {}
     G = None
@@ -205,6 +209,8 @@ def evaluate(
         info["source"] = str(p)
         if p.suffix == ".npz":
             fake_store = load_npz(p)
+        elif p.suffix == ".npy":
+            fake_store = ArrayImages(np.load(p), None, f"npy:{_file_digest(p)}")
         elif p.is_dir() and not (p / "G_ema.pt").exists() and not (p / "checkpoints").exists():
             fake_store = load_folder(p)
         else:
@@ -239,10 +245,8 @@ def evaluate(
             run_dir.log_metrics(rec)
 
     # ---- feature metrics
-    feat_metrics = [m for m in metrics if m in FEATURE_METRICS]
-    if feat_metrics:
+    if ext is not None:
         t0 = time.time()
-        ext = get_extractor(extractor, **(extractor_options or {}))
         common = dict(batch_size=batch_size, device=device, progress=progress)
         real = extract_features(ext, ref, cache_dir=cache_dir, **common)
         fake = extract_features(ext, fake_src, n=n_fake, cache_dir=cache_dir if G is None else None, **common)
@@ -412,7 +416,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``ganlab eval``."""
     p = subparsers.add_parser("eval", help="evaluate a checkpoint, an image folder or an npz against a dataset")
-    p.add_argument("source", help="G_ema.pt / trainer checkpoint / run directory, an image folder, or an .npz")
+    p.add_argument("source", help="G_ema.pt / trainer checkpoint / run directory, an image folder, .npz or .npy")
     p.add_argument("--dataset", required=True, help="reference dataset name (see `ganlab data list`)")
     p.add_argument("--split", default="train", help="reference split (default: train)")
     p.add_argument("--resolution", type=int, default=None, help="reference resolution in pixels")
