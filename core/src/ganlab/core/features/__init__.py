@@ -8,6 +8,8 @@ cached feature extraction.
 from ganlab.core.features.classifier import (
     PROTOCOLS,
     ClassifierProtocol,
+    get_protocol,
+    label_sampler,
     load_classifier,
     save_classifier,
     train_classifier,
@@ -33,6 +35,8 @@ __all__ = [
     "clean_resize",
     "extract_features",
     "get_extractor",
+    "get_protocol",
+    "label_sampler",
     "list_extractors",
     "load_classifier",
     "quantize_uint8",
