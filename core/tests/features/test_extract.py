@@ -221,8 +221,11 @@ class _FakeInceptionScript(nn.Module):
         super().__init__()
         self.layers = _FakeLayers()
 
-    def forward(self, x):
-        return self.layers(x)
+    def forward(self, x, no_output_bias: bool = False):
+        logits = self.layers((x - 128) / 128)[:, :1008]  # the full network takes [0, 255] images
+        if not no_output_bias:
+            logits = logits + 1.0
+        return torch.softmax(logits, dim=1)
 
 
 def test_clean_inception_loads_local_torchscript_and_applies_the_clean_protocol(tmp_path):
@@ -239,3 +242,17 @@ def test_clean_inception_loads_local_torchscript_and_applies_the_clean_protocol(
     with torch.no_grad():
         ref = scripted.layers((clean_resize((x + 1) * 127.5, 299) - 128) / 128).numpy()
     np.testing.assert_allclose(f, ref, rtol=1e-4, atol=1e-5)
+
+
+def test_clean_inception_logprobs_for_the_inception_score(tmp_path):
+    torch.manual_seed(0)
+    scripted = torch.jit.script(_FakeInceptionScript())
+    scripted.save(str(tmp_path / "weights" / "inception-2015-12-05.pt"))
+    ext = get_extractor("inception", output="logprobs")
+    assert ext.dim == 1008
+    x = images(2, size=16)
+    f = extract_features(ext, x, batch_size=2, progress=False)
+    with torch.no_grad():  # StyleGAN2-ADA's IS: softmax without the output bias, on the 299 px clean-resized image
+        ref = torch.log(scripted((clean_resize((x + 1) * 127.5, 299)), no_output_bias=True)).numpy()
+    np.testing.assert_allclose(f, ref, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(np.exp(f).sum(1), 1.0, rtol=1e-5)
