@@ -5,3 +5,5 @@ from ganlab.core.train.method import METHODS, Method
 from ganlab.core.train.trainer import EMA, Trainer, build_method, train
 
 __all__ = ["EMA", "METHODS", "ExperimentConfig", "Method", "Trainer", "build_method", "train"]
+
+import ganlab.core.sampling  # noqa: F401  (registers the "topk" method)
