@@ -70,3 +70,20 @@ def test_resume_is_bit_identical_with_real_backbones(tmp_path, name):
     ]:
         sa, sb = a.state_dict(), b.state_dict()
         assert all(torch.equal(sa[k], sb[k]) for k in sa), name
+
+
+def test_final_evaluation_goes_to_metrics_jsonl(tmp_path):
+    over = [
+        *QUIET,
+        "train.steps=2",
+        "eval.metrics=[fid]",
+        "eval.extractor=random:lenet",
+        "eval.n_fake=64",
+        "eval.n_real=64",
+        "eval.options={extractor_options: {in_channels: 1}, cache_dir: false, batch_size: 32}",
+    ]
+    trainer = Trainer(load_experiment("demo", over, "smoke"), run_dir=tmp_path / "r")
+    trainer.fit()
+    fid = [r for r in trainer.run_dir.read_metrics() if r.get("metric") == "fid"]
+    assert len(fid) == 1 and fid[0]["step"] == 2 and fid[0]["value"] > 0
+    assert not trainer.G_ema.training

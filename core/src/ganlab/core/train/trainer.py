@@ -572,6 +572,8 @@ class Trainer:
                     self.save_samples()
                 if t.checkpoint_every and s % t.checkpoint_every == 0:
                     self.save_checkpoint()
+                if self.cfg.eval.metrics and self.cfg.eval.every and s % self.cfg.eval.every == 0 and s < t.steps:
+                    self.evaluate()
         finally:
             pbar.close()
         wall = time.perf_counter() - t0
@@ -579,6 +581,8 @@ class Trainer:
             self.save_checkpoint()
         if t.sample_every and self.step % t.sample_every != 0:
             self.save_samples()
+        if self.cfg.eval.metrics and self.step >= t.steps:
+            self.evaluate()
         if self._tb is not None:
             self._tb.flush()
         steps = self.step - start_step
@@ -617,6 +621,42 @@ class Trainer:
             self._tb = SummaryWriter(str(self.run_dir.path / "tensorboard"))
         for k, v in record.items():
             self._tb.add_scalar(k, v, self.step)
+
+    def evaluate(self) -> list[dict[str, Any]]:
+        """``cfg.eval.metrics`` of G_ema (or G) against the training data; records go to metrics.jsonl.
+
+        ``cfg.eval.options`` are passed on to :func:`ganlab.core.metrics.cli.evaluate` (e.g. ``k``,
+        ``extractor_options``, ``batch_size``, ``cache_dir``).
+        """
+        if not self.is_main:
+            return []
+        from ganlab.core.metrics.cli import evaluate
+
+        e, d = self.cfg.eval, self.cfg.data
+        g = self.G_ema
+        was_training = g.training
+        try:
+            records = evaluate(
+                g,
+                d.name,
+                metrics=list(e.metrics),
+                split=d.split,
+                resolution=d.resolution,
+                dataset_options=dict(d.options),
+                extractor=e.extractor,
+                n_fake=e.n_fake,
+                n_real=e.n_real,
+                seed=self.cfg.seed,
+                device=self.device,
+                run_dir=None,
+                progress=self.cfg.train.progress,
+                **dict(e.options),
+            )
+        finally:
+            g.train(was_training)
+        for rec in records:
+            self.run_dir.log_metrics({"step": self.step, **rec})
+        return records
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor, label: torch.Tensor | None = None, ema: bool = True) -> torch.Tensor:
