@@ -274,9 +274,10 @@ def _mean_std(rows: list[dict[str, Any]], keys: Sequence[str]) -> dict[str, Any]
 def run_train(proto: Protocol, run_cfg: ExperimentConfig, run_dir: RunDir) -> list[dict[str, Any]]:
     ctx = _Context(proto, run_cfg, run_dir)
     per_seed: list[dict[str, Any]] = []
-    for arm in proto.arms:
-        sel = ctx.selection(arm)
-        for seed in proto.seeds:
+    selections = {arm.name: ctx.selection(arm) for arm in proto.arms}
+    for seed in proto.seeds:  # seed-major: an interrupted run still has every arm for the first seeds
+        for arm in proto.arms:
+            sel = selections[arm.name]
             trainer = ctx.train(arm, seed, sel)
             for psi in proto.truncation:
                 metrics = ctx.evaluate(trainer, seed, psi)
