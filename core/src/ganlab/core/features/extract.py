@@ -89,33 +89,54 @@ def cache_key(identity: str, extractor: FeatureExtractor, n: int, quantize: bool
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
-def _batches(source: Any, n: int, batch_size: int) -> Iterator[torch.Tensor]:
+def _batches(source: Any, n: int, batch_size: int, batch_ids: range) -> Iterator[torch.Tensor]:
+    """The image batches ``batch_ids`` of the global layout [0, bs), [bs, 2 bs), ... of ``n`` images."""
+    spans = [(j * batch_size, min((j + 1) * batch_size, n)) for j in batch_ids]
     if hasattr(source, "get_batch"):
-        for start in range(0, n, batch_size):
-            idx = np.arange(start, min(start + batch_size, n))
-            yield source.get_batch(idx)["image"]
+        for a, b in spans:
+            yield source.get_batch(np.arange(a, b))["image"]
     elif torch.is_tensor(source) or isinstance(source, np.ndarray):
         t = torch.as_tensor(source)
-        for start in range(0, n, batch_size):
-            yield t[start : start + batch_size]
+        for a, b in spans:
+            yield t[a:b]
     elif callable(source):
-        done = 0
-        while done < n:
-            k = min(batch_size, n - done)
-            x = source(k)
-            if not torch.is_tensor(x) or x.shape[0] != k:
+        for a, b in spans:
+            x = source(b - a)
+            if not torch.is_tensor(x) or x.shape[0] != b - a:
                 got = tuple(x.shape) if hasattr(x, "shape") else type(x).__name__
-                raise ShapeError(f"the image function returned {got} for a request of {k} images")
-            done += k
+                raise ShapeError(f"the image function returned {got} for a request of {b - a} images")
             yield x
     elif hasattr(source, "__getitem__") and hasattr(source, "__len__"):
-        for start in range(0, n, batch_size):
-            yield torch.stack([source[i]["image"] for i in range(start, min(start + batch_size, n))])
+        for a, b in spans:
+            yield torch.stack([source[i]["image"] for i in range(a, b)])
     else:
         raise ConfigError(
             f"cannot extract features from a {type(source).__name__}; pass a GanDataset, a (N, C, H, W) tensor or "
             "a function fn(batch_size) -> images"
         )
+
+
+def _world() -> tuple[int, int]:
+    """(rank, world size) of the initialised torch.distributed group, else (0, 1)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _gather_batches(local: torch.Tensor, n: int, batch_size: int, world: int, device: torch.device) -> np.ndarray:
+    """Reassemble per-rank batches (rank r holds global batches r, r + W, ...) into (n, D) on every rank."""
+    import torch.distributed as dist
+
+    # gloo gathers CPU tensors, nccl device tensors
+    comm_device = device if dist.get_backend() == "nccl" else torch.device("cpu")
+    gathered = [torch.empty_like(local, device=comm_device) for _ in range(world)]
+    dist.all_gather(gathered, local.to(comm_device))
+    stacked = torch.stack(gathered).cpu()  # (W, max_batches, bs, D)
+    num_batches = -(-n // batch_size)
+    order = [stacked[j % world, j // world] for j in range(num_batches)]
+    return torch.cat(order)[:n].numpy()
 
 
 def extract_features(
@@ -129,6 +150,7 @@ def extract_features(
     cache_key_extra: Any = None,
     quantize: bool | None = None,
     progress: bool = True,
+    distributed: bool = False,
 ) -> np.ndarray:
     """Features (n, extractor.dim) float32 of ``n`` images from ``source``.
 
@@ -138,7 +160,9 @@ def extract_features(
     generator functions (the clean-fid / StyleGAN2-ADA protocol for fakes) and off for stored data.
     ``device`` defaults to Accelerate's device for this process. ``cache_dir`` caches by source identity; a
     generator function is cached only with ``cache_key_extra`` set (e.g. checkpoint hash + seed), since the function
-    itself has no stable identity.
+    itself has no stable identity. ``distributed=True`` under several processes (torch.distributed initialised, e.g.
+    by Accelerate): every process must call this; process r extracts batches r, r + W, ... (a generator function
+    makes only its own share, so seed it per process) and every process gets all n rows, in batch order.
     """
     from tqdm.auto import tqdm
 
@@ -171,11 +195,16 @@ def extract_features(
 
     device = torch.device(device) if device is not None else _default_device()
     extractor = extractor.to(device).eval()
-    out = np.empty((n, extractor.dim), dtype=np.float32)
-    pos = 0
+    rank, world = _world() if distributed else (0, 1)
+    num_batches = -(-n // batch_size)
+    mine = range(rank, num_batches, world)
+    # local rows: whole batches, the last one padded, so all ranks hold the same shape for the gather
+    local = torch.zeros((-(-num_batches // world), batch_size, extractor.dim), dtype=torch.float32)
+    produced = 0
     with tf32_disabled(), torch.inference_mode():
-        bar = tqdm(total=n, desc=f"features {extractor.name}", unit="img", disable=not progress, leave=False)
-        for x in _batches(source, n, batch_size):
+        total = sum(min(batch_size, n - j * batch_size) for j in mine)
+        bar = tqdm(total=total, desc=f"features {extractor.name}", unit="img", disable=not progress, leave=False)
+        for slot, x in enumerate(_batches(source, n, batch_size, mine)):
             x = torch.as_tensor(x).to(device)
             check_images(x)
             if quantize:
@@ -183,17 +212,21 @@ def extract_features(
             k = x.shape[0]
             if k < batch_size:  # pad the last batch so that every forward pass has the same shape
                 x = torch.cat([x, x[-1:].expand(batch_size - k, *x.shape[1:])])
-            f = extractor(x)[:k]
+            f = extractor(x)
             if f.ndim != 2 or f.shape[1] != extractor.dim:
                 raise ShapeError(f"{extractor.name} returned {tuple(f.shape)}, expected (B, {extractor.dim})")
-            out[pos : pos + k] = f.float().cpu().numpy()
-            pos += k
+            local[slot] = f.float().cpu()
+            produced += k
             bar.update(k)
         bar.close()
-    if pos != n:
-        raise DatasetError(f"the source produced {pos} images, expected {n}")
+    if produced != total:
+        raise DatasetError(f"the source produced {produced} images, expected {total}")
+    if world > 1:
+        out = _gather_batches(local, n, batch_size, world, device)
+    else:
+        out = local.reshape(-1, extractor.dim)[:n].numpy()
 
-    if path is not None:
+    if path is not None and rank == 0:
         buf = io.BytesIO()
         np.save(buf, out)
         atomic_write_bytes(path, buf.getvalue())
