@@ -179,6 +179,7 @@ def extract_features(
         raise ConfigError(f"batch_size must be positive, got {batch_size}")
     if quantize is None:
         quantize = is_fn
+    batch_size = min(batch_size, n)  # a tiny n need not be padded to a large batch
 
     path = None
     if cache_dir is not None:
@@ -232,4 +233,8 @@ def extract_features(
         atomic_write_bytes(path, buf.getvalue())
         meta = {"n": n, "dim": extractor.dim, "quantize": quantize, **extractor.protocol()}
         atomic_write_text(path.with_suffix(".json"), json.dumps(meta, indent=2, default=str))
+    if world > 1 and path is not None:
+        import torch.distributed as dist
+
+        dist.barrier()  # no process may look for this cache file before it is complete
     return out
