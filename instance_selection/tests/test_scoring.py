@@ -91,7 +91,6 @@ def test_ppca_fixed_components_and_errors():
 
 
 def test_knn_equals_sklearn_nearest_neighbors():
-    pytest.importorskip("ganlab.core.knn")
     from sklearn.neighbors import NearestNeighbors
 
     x = _data(200, 8, seed=2)
@@ -102,7 +101,6 @@ def test_knn_equals_sklearn_nearest_neighbors():
 
 
 def test_knn_needs_k_plus_one_instances():
-    pytest.importorskip("ganlab.core.knn")
     with pytest.raises(ShapeError, match="K\\+1"):
         knn_scores(_data(5, 3), k=5)
     x = _data(40, 3)

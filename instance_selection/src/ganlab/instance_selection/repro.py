@@ -293,19 +293,34 @@ def run_train(proto: Protocol, run_cfg: ExperimentConfig, run_dir: RunDir) -> li
                 per_seed.append(rec)
                 run_dir.log_metrics({"event": "arm_result", **rec})
     atomic_write_text(run_dir.path / "per_seed.csv", records_to_csv(per_seed))
-    records = []
-    for arm in proto.arms:
-        for psi in proto.truncation:
-            rows = [r for r in per_seed if r["arm"] == arm.name and r["truncation"] == psi]
-            head = {k: rows[0][k] for k in ("arm", "scorer", "retention_ratio", "kept")}
-            if len(proto.truncation) > 1:
-                head["truncation"] = psi
-            records.append({**head, "seeds": len(rows), **_mean_std(rows, METRICS)})
+    records = summarize(per_seed)
     if proto.correlations:
         records.extend(scorer_correlations(ctx))
     if proto.figure:
         _figure(proto, records, run_dir)
     return records
+
+
+def summarize(per_seed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mean and standard deviation over seeds of every (arm, truncation); works on a partial run's records too."""
+    records = []
+    truncations = list(dict.fromkeys(r["truncation"] for r in per_seed))
+    for arm in dict.fromkeys(r["arm"] for r in per_seed):
+        for psi in truncations:
+            rows = [r for r in per_seed if r["arm"] == arm and r["truncation"] == psi]
+            if not rows:
+                continue
+            head = {k: rows[0][k] for k in ("arm", "scorer", "retention_ratio", "kept")}
+            if len(truncations) > 1:
+                head["truncation"] = psi
+            records.append({**head, "seeds": len(rows), **_mean_std(rows, METRICS)})
+    return records
+
+
+def summarize_run(run_dir: str | Path) -> list[dict[str, Any]]:
+    """:func:`summarize` of the ``arm_result`` events logged so far in a run directory's ``metrics.jsonl``."""
+    rows = [r for r in RunDir(run_dir, create=False).read_metrics() if r.get("event") == "arm_result"]
+    return summarize([{k: v for k, v in r.items() if k != "event"} for r in rows])
 
 
 def scorer_correlations(ctx: _Context) -> list[dict[str, Any]]:
