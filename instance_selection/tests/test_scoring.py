@@ -144,3 +144,25 @@ def test_bad_inputs():
     with pytest.raises(DatasetError, match="NaN"):
         score_instances(bad, None)
     assert set(SCORERS.names()) == {"gaussian", "knn", "ppca"}
+
+
+@pytest.mark.parametrize("scorer", ["gaussian", "ppca"])
+def test_scoring_holds_one_class_in_float64_at_a_time(monkeypatch, scorer):
+    import ganlab.instance_selection.scoring as scoring
+
+    sizes = []
+    real = scoring._as_float64
+
+    def spy(x, device):
+        sizes.append(len(x))
+        return real(x, device)
+
+    monkeypatch.setattr(scoring, "_as_float64", spy)
+    x = _data(600, 8)
+    labels = np.repeat(np.arange(6), 100)
+    score_instances(x, labels, scorer)
+    assert sizes and max(sizes) <= 100
+    sizes.clear()
+    monkeypatch.setattr(scoring, "_CHUNK", 128)  # a global fit streams row chunks
+    score_instances(x, None, scorer)
+    assert max(sizes) <= 128
