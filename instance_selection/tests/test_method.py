@@ -92,3 +92,33 @@ def test_evaluation_reference_is_the_full_dataset(tmp_path, digits):
     with pytest.raises(ConfigError, match="unselected"):
         check_reference(subset(digits, np.arange(10)))
     check_reference(subset(digits, np.arange(10)), allow_subset_reference=True)
+
+
+def test_evaluate_generator_against_full_data(digits):
+    import torch
+
+    from ganlab.core.data import subset
+    from ganlab.core.features import extract_features, get_extractor
+    from ganlab.core.metrics.fid import fid_from_features
+    from ganlab.core.nn import build_backbone
+    from ganlab.instance_selection.evaluate import evaluate_generator, fake_source
+
+    torch.manual_seed(0)
+    G, _ = build_backbone("dcgan", resolution=32, channels=1, num_classes=10, z_dim=8, ngf=4, ndf=4)
+    ext = get_extractor("random:lenet")
+    out = evaluate_generator(G, digits, ext, n_fake=64, num_classes=10, z_dim=8, n_prdc=64, batch_size=32)
+    assert set(out) == {"fid", "precision", "recall", "density", "coverage"}
+    assert G.training  # evaluation restores the mode it found
+    real = extract_features(ext, digits, batch_size=256, progress=False)
+    fake = extract_features(
+        ext, fake_source(G.eval(), num_classes=10, z_dim=8, device="cpu", seed=0), n=64, batch_size=32, progress=False
+    )
+    assert out["fid"] == pytest.approx(fid_from_features(real, fake), rel=1e-6)
+    with pytest.raises(ConfigError):
+        evaluate_generator(G, subset(digits, np.arange(100)), ext, n_fake=64, num_classes=10, z_dim=8)
+    # truncation z = t * N(0, I): t -> 0 collapses every sample of a class onto one image
+    fn = fake_source(G.eval(), num_classes=10, z_dim=8, device="cpu", psi=1e-6, labels=3)
+    x = fn(5)
+    assert torch.allclose(x, x[:1].expand_as(x), atol=1e-4)
+    with pytest.raises(ConfigError):
+        fake_source(G, num_classes=10, z_dim=8, device="cpu", truncation_mode="bogus")
