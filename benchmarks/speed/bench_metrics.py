@@ -104,7 +104,7 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=5)
     parser.add_argument("--large-n", type=int, default=50_000, help="ours-only size for the memory check (0: skip)")
     parser.add_argument("--fid-d", type=int, default=2048, help="Fréchet distance dimension (0: skip)")
-    parser.add_argument("--fid-repeats", type=int, default=2)
+    parser.add_argument("--fid-repeats", type=int, default=1, help="best of this many timings of each")
     parser.add_argument("--out", default="runs/bench/metrics.json")
     args = parser.parse_args()
     report: dict = {"benchmark": "metrics", "args": vars(args), "cpus": os.cpu_count(), "machine": platform.platform()}
