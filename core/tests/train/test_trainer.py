@@ -9,7 +9,7 @@ import pytest
 import torch
 from train_testutils import TinyD, TinyG, tiny_cfg, tiny_dataset
 
-from ganlab.core.errors import CheckpointError, ConfigError, RegistryError, TrainingDivergedError
+from ganlab.core.errors import CheckpointError, ConfigError, RegistryError, ShapeError, TrainingDivergedError
 from ganlab.core.train import METHODS, Method, Trainer, build_method
 from ganlab.core.train.config import MethodConfig
 from ganlab.core.train.trainer import lr_factor
@@ -270,3 +270,16 @@ def test_config_dataclass_extensions_are_optional():
     names = {f.name for f in dataclasses.fields(OptimConfig)}
     assert {"g_betas", "d_betas"} <= names and OptimConfig().g_betas is None
     assert TrainConfig().tensorboard is True
+
+
+def test_no_sample_grid_and_shape_probe(tmp_path):
+    t = _trainer(tmp_path, train__sample_grid=0, train__sample_every=1, train__steps=2)
+    t.fit()
+    assert list(t.run_dir.samples.iterdir()) == []
+    with pytest.raises(ShapeError, match=r"generates samples of shape \(1, 4, 4\).*holds \(1, 8, 8\)"):
+        Trainer(
+            tiny_cfg(tmp_path),
+            run_dir=tmp_path / "bad",
+            dataset=tiny_dataset(),
+            models=lambda: (TinyG(shape=(1, 4, 4)), TinyD()),
+        )

@@ -344,11 +344,12 @@ class Trainer:
         want = tuple(getattr(self.dataset, "shape", ()) or ())
         if not want or not self.z_dim:
             return
-        got = tuple(
-            self.generate(
-                self._fixed["z"][:2], None if self._fixed["label"] is None else self._fixed["label"][:2], ema=False
-            ).shape[1:]
-        )
+        # Two z of its own (the grid may be empty); zero instance features for an instance-conditioned G.
+        z = torch.randn(2, self.z_dim, generator=torch.Generator().manual_seed(0)).to(self.device)
+        y = torch.zeros(2, dtype=torch.long, device=self.device) if self.num_classes else None
+        feat_dim = int(getattr(self.unwrap(self.G), "feat_dim", 0) or 0)
+        feat = torch.zeros(2, feat_dim, device=self.device) if feat_dim else None
+        got = tuple(self.generate(z, y, ema=False, feat=feat).shape[1:])
         if got != want:
             raise ShapeError(
                 f"backbone {self.cfg.model.backbone!r} generates samples of shape {got} but dataset "
@@ -659,13 +660,22 @@ class Trainer:
         return records
 
     @torch.no_grad()
-    def generate(self, z: torch.Tensor, label: torch.Tensor | None = None, ema: bool = True) -> torch.Tensor:
+    def generate(
+        self, z: torch.Tensor, label: torch.Tensor | None = None, ema: bool = True, feat: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Images from a fixed ``z`` with G_ema (or G) in eval mode; training state is left untouched."""
         g = self.G_ema if (ema and self.ema is not None) else self.unwrap(self.G)
         was_training = g.training
         g.eval()
         try:
-            parts = [g(z[i : i + 256], y=None if label is None else label[i : i + 256]) for i in range(0, len(z), 256)]
+            parts = [
+                g(
+                    z[i : i + 256],
+                    y=None if label is None else label[i : i + 256],
+                    **({} if feat is None else {"feat": feat[i : i + 256]}),
+                )
+                for i in range(0, len(z), 256)
+            ]
             out = torch.cat(parts)
         finally:
             g.train(was_training)
@@ -675,7 +685,14 @@ class Trainer:
         """The fixed-z sample grid of the current step as ``samples/step_XXXXXXXX.png`` (main process)."""
         if not self.is_main or self.cfg.train.sample_grid <= 0:
             return None
-        images = self.generate(self._fixed["z"], self._fixed["label"])
+        feat = None
+        if int(getattr(self.unwrap(self.G), "feat_dim", 0) or 0):
+            # An instance-conditioned G needs features the trainer does not have: the method may provide them.
+            grid_feat = getattr(self.method, "grid_features", None)
+            if not callable(grid_feat):
+                return None
+            feat = grid_feat(self, len(self._fixed["z"]))
+        images = self.generate(self._fixed["z"], self._fixed["label"], feat=feat)
         path = self.run_dir.samples / f"step_{self.step:08d}.png"
         atomic_write_bytes(path, images_to_png(images))
         return path
