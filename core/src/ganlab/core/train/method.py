@@ -111,6 +111,11 @@ class Method:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         pass
 
+    def grid_features(self, run: Trainer, n: int) -> torch.Tensor | None:
+        """Instance features (n, feat_dim) for the fixed-z sample grids of an instance-conditioned G (IC-GAN);
+        ``None`` skips the grids for such a G."""
+        return None
+
     def on_resume(self, run: Trainer) -> None:
         """Called when resuming, after ``load_state_dict`` and before the streams' sampler states are restored:
         re-install any sampler the method swapped in during training (``run.set_sampler``), so the saved sampler

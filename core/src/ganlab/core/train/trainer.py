@@ -689,9 +689,9 @@ class Trainer:
         if int(getattr(self.unwrap(self.G), "feat_dim", 0) or 0):
             # An instance-conditioned G needs features the trainer does not have: the method may provide them.
             grid_feat = getattr(self.method, "grid_features", None)
-            if not callable(grid_feat):
+            feat = grid_feat(self, len(self._fixed["z"])) if callable(grid_feat) else None
+            if feat is None:
                 return None
-            feat = grid_feat(self, len(self._fixed["z"]))
         images = self.generate(self._fixed["z"], self._fixed["label"], feat=feat)
         path = self.run_dir.samples / f"step_{self.step:08d}.png"
         atomic_write_bytes(path, images_to_png(images))
