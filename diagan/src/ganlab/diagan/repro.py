@@ -193,6 +193,25 @@ def _real_images(dataset: Any, n: int | None = None, indices: np.ndarray | None 
     return torch.cat([dataset.get_batch(idx[lo : lo + 2048])["image"] for lo in range(0, len(idx), 2048)])
 
 
+_REAL_FEATURES: dict[tuple, np.ndarray] = {}  # real-image features, shared by the variants of one experiment
+
+
+def _real_features(cfg: ReproConfig, ds: Any, device: Any, n: int | None = None, indices: Any = None) -> np.ndarray:
+    idx = np.arange(len(ds)) if indices is None else np.asarray(indices)
+    if n is not None:
+        idx = idx[:n]
+    key = (
+        cfg.experiment.extractor,
+        str(cfg.experiment.extractor_options),
+        getattr(ds, "fingerprint", id(ds)),
+        len(idx),
+        hash(idx.tobytes()),
+    )
+    if key not in _REAL_FEATURES:
+        _REAL_FEATURES[key] = _features(cfg, _real_images(ds, indices=idx), device)
+    return _REAL_FEATURES[key]
+
+
 def _features(cfg: ReproConfig, images: torch.Tensor, device: Any) -> np.ndarray:
     if images.ndim == 2:  # 2-D toys: the points are the features
         return images.numpy().astype(np.float32)
@@ -254,7 +273,7 @@ def evaluate(cfg: ReproConfig, variant: str, run: Trained, seed: int, out: RunDi
         for g, name in ((0, "major"), (1, "minor")):
             idx = np.flatnonzero(groups == g)[: p.n_real or None]
             rec[f"partial_recall_{name}"] = float(
-                partial_recall(_features(cfg, _real_images(ds, indices=idx), device), f_fake, k=p.pr_k)
+                partial_recall(_real_features(cfg, ds, device, indices=idx), f_fake, k=p.pr_k)
             )
     if p.kind == "image":
         rec.update(_image_metrics(cfg, ds, fakes, device))
@@ -266,8 +285,7 @@ def evaluate(cfg: ReproConfig, variant: str, run: Trained, seed: int, out: RunDi
 def _image_metrics(cfg: ReproConfig, ds: Any, fakes: torch.Tensor, device: Any) -> dict[str, float]:
     p = cfg.experiment
     out: dict[str, float] = {}
-    real = _real_images(ds, p.n_real)
-    f_real = _features(cfg, real, device)
+    f_real = _real_features(cfg, ds, device, n=p.n_real)
     f_fake = _features(cfg, fakes, device)
     if "fid" in p.metrics:
         from ganlab.core.metrics.fid import fid_from_features
@@ -342,7 +360,7 @@ def _attribute_metrics(cfg, ds, fakes, diag, k, device, seed) -> dict[str, float
         out[f"{name}_occurrence_pct"] = 100.0 * float(pred.float().mean())
         with_attr = np.flatnonzero(attrs[:, j] == 1)[: p.n_real or None]
         out[f"{name}_partial_recall"] = float(
-            partial_recall(_features(cfg, _real_images(ds, indices=with_attr), device), f_fake, k=p.pr_k)
+            partial_recall(_real_features(cfg, ds, device, indices=with_attr), f_fake, k=p.pr_k)
         )
         if diag is not None:
             score = diag[0] + k * np.sqrt(np.maximum(diag[1], 0))
@@ -394,6 +412,7 @@ def run_protocol(config: Path, scale: str, overrides: Sequence[str], run_dir: Ru
     """Train every (majority ratio, seed, variant) of an experiment and evaluate it; per-seed rows + aggregates."""
     cfg = load_repro_config(config, scale, overrides)
     p = cfg.experiment
+    _REAL_FEATURES.clear()
     from ganlab.core.config import save_config
 
     save_config(cfg, run_dir.path / "repro_config.yaml")
