@@ -112,6 +112,19 @@ def test_nan_loss_stops_with_the_last_checkpoint_intact(tmp_path):
     assert "diverged" in events
 
 
+def test_deferred_divergence_check_never_checkpoints_bad_weights(tmp_path):
+    # On accelerators the finiteness of losses is read at log/checkpoint time (no sync per step): a flag raised
+    # since the last check must stop training before a checkpoint is written.
+    t = _trainer(tmp_path, train__checkpoint_every=2)
+    t.fit(stop_at=2)
+    t._pending_bad = {"D": torch.tensor(False), "G": torch.tensor(True)}
+    with pytest.raises(TrainingDivergedError, match=r"G loss became nan between steps 3 and 2"):
+        t.save_checkpoint()
+    assert [p.name for p in t.checkpoints()] == ["step_00000002.pt"]
+    t._pending_bad = {"D": torch.tensor(False)}
+    t.save_checkpoint()  # a clean flag lets the checkpoint through
+
+
 def test_keep_last_and_samples(tmp_path):
     t = _trainer(tmp_path, train__checkpoint_every=1, train__keep_last=2, train__sample_every=3)
     t.fit()

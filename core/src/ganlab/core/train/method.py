@@ -86,20 +86,21 @@ class Method:
         d = module if module is not None else run.D
         return d(batch["image"], y=batch.get("label") if run.num_classes else None, feat=batch.get("cond"))
 
+    # Losses return (loss, logs); log values may be detached tensors (read once per log record, no sync per step).
     def d_loss(self, run: Trainer, real: Batch, fake: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         fake = {**fake, "image": fake["image"].detach()}
         out_r = self.d_forward(run, real)["adv"]
         out_f = self.d_forward(run, fake)["adv"]
         loss_r = run.loss.d_real(out_r).mean()
         loss_f = run.loss.d_fake(out_f).mean()
-        return loss_r + loss_f, {"d_loss_real": loss_r.item(), "d_loss_fake": loss_f.item()}
+        return loss_r + loss_f, {"d_loss_real": loss_r.detach(), "d_loss_fake": loss_f.detach()}
 
     def after_d_step(self, run: Trainer, real: Batch, fake: Batch) -> None:
         """Called after every D step (``n_dis`` times per G step)."""
 
     def g_loss(self, run: Trainer, fake: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         loss = run.loss.g(self.d_forward(run, fake)["adv"]).mean()
-        return loss, {"g_loss": loss.item()}
+        return loss, {"g_loss": loss.detach()}
 
     def on_step_end(self, run: Trainer) -> None:
         """Called after each G step; ``run.step`` counts finished G steps."""

@@ -285,7 +285,9 @@ class Trainer:
         self.streams: dict[str, _Stream] = {}
         self.step = 0
         self._real_seen = 0  # global number of real instances drawn from the "main" stream
-        self._logs: dict[str, list[float]] = {}
+        self._logs: dict[str, list[Any]] = {}
+        self._pending_bad: dict[str, torch.Tensor] = {}  # deferred non-finite-loss flags (accelerators)
+        self._checked_step = 0
         self._tb = None
         self._tb_off = False
         self._last_ckpt: Path | None = None
@@ -431,29 +433,54 @@ class Trainer:
         return torch.autocast(self.device.type, dtype=self.amp_dtype)
 
     def log(self, values: dict[str, Any]) -> None:
-        """Add values to the next log record (averaged over the steps since the last record)."""
+        """Add values to the next log record (averaged over the steps since the last record).
+
+        Tensors are kept on their device and read once per record, so logging never forces a GPU sync per step.
+        """
         for k, v in values.items():
             if isinstance(v, torch.Tensor):
-                v = v.detach().float().mean().item()
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
-                self._logs.setdefault(k, []).append(float(v))
+                v = v.detach().float().mean()
+            elif not isinstance(v, (int, float)) or isinstance(v, bool):
+                continue
+            self._logs.setdefault(k, []).append(v)
 
-    def _check_loss(self, name: str, loss: torch.Tensor) -> float:
-        """The loss as a float (mean if not scalar); NaN/inf stops training with TrainingDivergedError."""
-        value = loss.detach().float().mean().item() if loss.numel() != 1 else loss.item()
-        if not math.isfinite(value):
-            last = str(self._last_ckpt) if self._last_ckpt else "none saved yet"
-            if self.is_main:
-                self.run_dir.log_metrics({"event": "diverged", "step": self.step + 1, "loss": name, "value": value})
-            raise TrainingDivergedError(
-                f"the {name} loss became {value} at step {self.step + 1} ({self._phase or 'training'}); "
-                f"training stopped. Last good checkpoint: {last}. Lower the learning rate, use fp32 "
-                "(train.mixed_precision=no) or check the data, then resume from that checkpoint."
-            )
+    def _diverged(self, name: str, value: float, where: str) -> TrainingDivergedError:
+        last = str(self._last_ckpt) if self._last_ckpt else "none saved yet"
+        if self.is_main:
+            self.run_dir.log_metrics({"event": "diverged", "step": self.step + 1, "loss": name, "value": value})
+        return TrainingDivergedError(
+            f"the {name} loss became {value} {where}; training stopped. Last good checkpoint: {last}. Lower the "
+            "learning rate, use fp32 (train.mixed_precision=no) or check the data, then resume from that checkpoint."
+        )
+
+    def _check_loss(self, name: str, loss: torch.Tensor) -> torch.Tensor:
+        """The loss's mean as a detached tensor; a NaN/inf loss stops training with TrainingDivergedError.
+
+        On CPU the check is exact to the step. On an accelerator it is deferred to the next log record, checkpoint
+        or the end of training (one sync there instead of one per step); a checkpoint is never written after a
+        non-finite loss, so the last good one stays intact.
+        """
+        value = loss.detach().float().mean()
+        if self.device.type == "cpu":
+            v = value.item()
+            if not math.isfinite(v):
+                raise self._diverged(name, v, f"at step {self.step + 1} ({self._phase or 'training'})")
+        else:
+            bad = ~torch.isfinite(value)
+            prev = self._pending_bad.get(name)
+            self._pending_bad[name] = bad if prev is None else prev | bad
         return value
 
-    def backward(self, name: str, loss: torch.Tensor, inputs: list[torch.Tensor] | None = None) -> float:
-        """Backpropagate ``loss`` (scaled for fp16) after checking that it is finite; returns its value."""
+    def _raise_if_diverged(self) -> None:
+        """Read the deferred non-finite flags (accelerators only) and stop if one was raised."""
+        pending, self._pending_bad = self._pending_bad, {}
+        for name, bad in pending.items():
+            if bool(bad):
+                raise self._diverged(name, float("nan"), f"between steps {self._checked_step + 1} and {self.step}")
+        self._checked_step = self.step
+
+    def backward(self, name: str, loss: torch.Tensor, inputs: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """Backpropagate ``loss`` (scaled for fp16) after checking that it is finite; returns its detached mean."""
         value = self._check_loss(name, loss)
         self.scalers[name].scale(loss).backward(inputs=inputs)
         return value
@@ -600,7 +627,14 @@ class Trainer:
         return summary
 
     def _flush_logs(self, **extra: float) -> dict[str, float]:
-        record = {k: float(np.mean(v)) for k, v in self._logs.items() if v}
+        self._raise_if_diverged()
+        record = {
+            k: float(torch.stack([torch.as_tensor(x, dtype=torch.float32).to(self.device) for x in v]).mean())
+            if any(torch.is_tensor(x) for x in v)
+            else float(np.mean(v))
+            for k, v in self._logs.items()
+            if v
+        }
         self._logs = {}
         record.update(extra)
         record["lr_G"] = self.optimizers["G"].param_groups[0]["lr"]
@@ -741,6 +775,7 @@ class Trainer:
 
     def save_checkpoint(self) -> Path:
         """Write ``checkpoints/step_XXXXXXXX.pt`` atomically and keep the last ``train.keep_last``."""
+        self._raise_if_diverged()  # never checkpoint weights that a non-finite loss has reached
         state = self.state_dict()  # every rank takes part in the gathers
         path = self.run_dir.checkpoints / f"step_{self.step:08d}.pt"
         if self.is_main:
