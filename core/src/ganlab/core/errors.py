@@ -44,3 +44,7 @@ class MissingDependencyError(GanlabError, ImportError):
 
 class WeightsNotFoundError(GanlabError, FileNotFoundError):
     """Pretrained weights are not on disk and downloading is not allowed or not possible."""
+
+
+class NonFiniteError(GanlabError, ValueError):
+    """Features (or images) contain NaN or infinite values."""

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ganlab.core.errors import GanlabError, MissingDependencyError, ShapeError
+from ganlab.core.errors import MissingDependencyError, NonFiniteError, ShapeError
 
 __all__ = [
     "NonFiniteError",
@@ -33,10 +33,6 @@ METRICS = ("l2", "cosine")
 _EXTRA_CANDIDATES = 4
 # Bytes of float64 scratch used when re-ranking one block of queries.
 _REFINE_BYTES = 64 * 2**20
-
-
-class NonFiniteError(GanlabError, ValueError):
-    """Features (or images) contain NaN or infinite values."""
 
 
 def _faiss() -> Any:
