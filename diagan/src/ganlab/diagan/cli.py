@@ -16,6 +16,8 @@ def _train(args: argparse.Namespace) -> int:
     from ganlab.core.train.trainer import Trainer
 
     base = {"method": {"name": "diagan"}}
+    if args.config and "=" in args.config and not args.config.endswith((".yaml", ".yml")):
+        args.overrides, args.config = [args.config, *args.overrides], None  # no config file, only overrides
     scale = args.scale if args.config else None
     cfg = load_config(ExperimentConfig, args.config, args.overrides, scale=scale, base=base)
     if cfg.method.name != "diagan":
