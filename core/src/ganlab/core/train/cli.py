@@ -175,7 +175,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
         return 0
     if not args.config:
         raise ConfigError("name a config: ganlab train --config FILE.yaml (ganlab train --list shows shipped ones)")
-    cfg = load_experiment(args.config, args.overrides, args.scale)
+    overrides = list(args.overrides)
+    if isinstance(args.resume, str) and "=" in args.resume and not Path(args.resume).exists():
+        # `--resume KEY=VALUE ...`: argparse handed the first override to the optional CHECKPOINT value
+        overrides.insert(0, args.resume)
+        args.resume = True
+    cfg = load_experiment(args.config, overrides, args.scale)
     resume: bool | str = args.resume if isinstance(args.resume, str) else bool(args.resume)
     trainer = Trainer(
         cfg,
