@@ -308,7 +308,9 @@ def _image_metrics(cfg: ReproConfig, ds: Any, fakes: torch.Tensor, device: Any) 
         from ganlab.core.features.extract import extract_features
         from ganlab.core.metrics.inception_score import inception_score
 
-        ext = get_extractor(p.extractor, output="logits", **p.extractor_options)
+        # clean-fid's Inception gives log-probabilities (StyleGAN2-ADA's IS protocol); the others logits
+        output = "logprobs" if p.extractor == "inception" else "logits"
+        ext = get_extractor(p.extractor, **{**p.extractor_options, "output": output})
         logits = extract_features(ext, fakes, batch_size=256, device=device, progress=False)
         score = inception_score(logits)
         out["is"] = float(score[0] if isinstance(score, tuple) else score)
