@@ -2,7 +2,7 @@
 
 Both give 2048-d features after global average pooling. As the official ``embeddings.py``: images in [-1, 1] ->
 [0, 1] -> ImageNet mean/std -> bilinear (``align_corners=True``) resize to 224. Weights never download unless
-allowed (``GANLAB_DOWNLOAD=1``); otherwise put the file in ``$GANLAB_WEIGHTS`` or pass ``weights_path``.
+allowed (``GANLAB_ALLOW_DOWNLOAD=1``); otherwise put the file in ``$GANLAB_WEIGHTS_DIR`` or pass ``weights_path``.
 
 - ``resnet50_places365``: CSAILVision's ``resnet50_places365.pth.tar`` (keys prefixed ``module.``, 365 classes);
 - ``resnext101_wsl``: ``ig_resnext101_32x8-c38310e5.pth``, what ``torch.hub.load('facebookresearch/WSL-Images',
