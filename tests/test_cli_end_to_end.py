@@ -82,6 +82,17 @@ def test_user_errors_are_one_line(tmp_path):
     assert not (tmp_path / "x.png").exists()
 
 
+def test_every_package_registers_its_command_group():
+    import argparse
+
+    from ganlab.core import cli
+
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name in ("diagan", "gold", "icgan", "instance-selection", "multigan-boosting", "bench"):
+        assert name in sub.choices, name
+
+
 def test_every_installed_package_lists_its_reproductions():
     out = ganlab("repro", "list").stdout
     for package in ("instance_selection/", "diagan/"):
