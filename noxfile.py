@@ -17,7 +17,7 @@ nox.options.error_on_missing_interpreters = False
 PYTHON = None  # the interpreter nox runs under; CI and users have one Python >= 3.10
 METHODS = ["instance_selection", "multigan_boosting", "diagan", "gold", "icgan"]
 PACKAGES = ["core", *METHODS, "benchmarks"]
-TEST_DEPS = ["pytest>=8", "prdc>=0.2", "pytorch-msssim>=1.0"]
+TEST_DEPS = ["pytest>=8", "prdc>=0.2", "pytorch-msssim>=1.0", "lpips>=0.1.4"]
 
 
 def _install(session: nox.Session, *packages: str) -> None:
