@@ -117,6 +117,16 @@ class Method:
         ``None`` skips the grids for such a G."""
         return None
 
+    def instance_scores(self, run: Trainer) -> dict[str, Any] | None:
+        """Per-training-instance scores this method computes, for side-by-side comparison of methods.
+
+        A dict ``{score_name: array of shape (len(run.dataset),)}`` aligned with dataset positions (``index``),
+        NaN where an instance has no score; ``None`` (the vanilla GAN) when the method scores nothing. Called after
+        training (e.g. Dia-GAN: LDRM / LDRV / score; GOLD: the estimator on real samples; IC-GAN: neighbourhood
+        radius; instance selection: density).
+        """
+        return None
+
     def on_resume(self, run: Trainer) -> None:
         """Called when resuming, after ``load_state_dict`` and before the streams' sampler states are restored:
         re-install any sampler the method swapped in during training (``run.set_sampler``), so the saved sampler
