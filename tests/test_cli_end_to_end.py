@@ -26,7 +26,7 @@ def ganlab(*args: str, cwd=None, check: bool = True) -> subprocess.CompletedProc
 def trained_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("e2e")
     ganlab(
-        "train", "--config", "demo", "--scale", "smoke", "--run-dir", str(out / "run"),
+        "train", "demo", "--scale", "smoke", "--run-dir", str(out / "run"),
         "train.steps=4", "train.checkpoint_every=2", "train.progress=false",
     )  # fmt: skip
     return out / "run"
@@ -34,21 +34,24 @@ def trained_run(tmp_path_factory):
 
 def test_train_writes_a_complete_run_directory(trained_run):  # runs first: the module fixture is shared
     names = {p.name for p in trained_run.iterdir()}
-    assert {"config.yaml", "env.json", "metrics.jsonl", "samples", "checkpoints"} <= names
+    assert {"config.yaml", "env.json", "metrics.jsonl", "events.jsonl", "samples", "checkpoints"} <= names
     assert sorted(p.name for p in (trained_run / "checkpoints").iterdir())[-1] == "step_00000004.pt"
-    events = [json.loads(line) for line in (trained_run / "metrics.jsonl").read_text().splitlines()]
+    events = [json.loads(line) for line in (trained_run / "events.jsonl").read_text().splitlines()]
     assert events[-1]["event"] == "fit_end" and events[-1]["step"] == 4
+    metrics = [json.loads(line) for line in (trained_run / "metrics.jsonl").read_text().splitlines()]
+    assert metrics and all("event" not in r for r in metrics) and metrics[-1]["step"] == 4
     assert any(p.suffix == ".png" for p in (trained_run / "samples").iterdir())
 
 
 def test_resume_continues_where_it_stopped_and_guards_the_config(trained_run):
-    proc = ganlab("train", "--config", "demo", "--scale", "smoke", "--run-dir", str(trained_run), "--resume",
-                  "train.steps=6", "train.checkpoint_every=2", "train.progress=false", check=False)  # fmt: skip
-    # steps is part of the trajectory (LR decay horizon): resuming under another value must be refused, clearly.
-    assert proc.returncode == 2 and "train.steps" in proc.stderr and "--allow-config-change" in proc.stderr
+    proc = ganlab("train", "demo", "--scale", "smoke", "--run-dir", str(trained_run), "--resume",
+                  "optim.n_dis=2", "train.checkpoint_every=2", "train.progress=false", check=False)  # fmt: skip
+    # n_dis is part of the trajectory: resuming under another value must be refused, clearly.
+    assert proc.returncode == 2 and "optim.n_dis: 1 -> 2" in proc.stderr and "--allow-config-change" in proc.stderr
     assert "Traceback" not in proc.stderr
-    ganlab("train", "--config", "demo", "--scale", "smoke", "--run-dir", str(trained_run), "--resume",
-           "--allow-config-change", "train.steps=6", "train.checkpoint_every=2", "train.progress=false")  # fmt: skip
+    # more steps without an LR schedule extends the run: allowed as it is
+    ganlab("train", "demo", "--scale", "smoke", "--run-dir", str(trained_run), "--resume",
+           "train.steps=6", "train.checkpoint_every=2", "train.progress=false")  # fmt: skip
     assert sorted(p.name for p in (trained_run / "checkpoints").iterdir())[-1] == "step_00000006.pt"
 
 
@@ -77,7 +80,7 @@ def test_eval_with_an_offline_extractor_records_the_protocol(trained_run, tmp_pa
 def test_user_errors_are_one_line(tmp_path):
     proc = ganlab("data", "show", "mnist_5k", "--out", str(tmp_path / "x.png"), check=False)
     assert proc.returncode == 2 and "did you mean 'mnist5k'" in proc.stderr and "Traceback" not in proc.stderr
-    proc = ganlab("train", "--config", "demo", "optim.g_lrr=1", check=False)
+    proc = ganlab("train", "demo", "optim.g_lrr=1", check=False)
     assert proc.returncode == 2 and "optim.g_lr" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "x.png").exists()
 

@@ -26,7 +26,15 @@ def test_run_dir_layout_and_result_tables(tmp_path):
     assert rows[1] == {"method": "gaussian", "fid": "8.25", "recall": "0.5"} and rows[0]["recall"] == ""
     md = (run.path / "summary.md").read_text().splitlines()
     assert md[0] == "# t" and md[2] == "| method | fid | recall |" and md[5] == "| gaussian | 8.25 | 0.5 |"
-    assert run.samples.is_dir()
+    assert not run.samples.exists()  # folders appear when something is written into them, never empty
+
+
+def test_run_dir_is_created_by_the_first_write_only(tmp_path):
+    run = RunDir(tmp_path / "a" / "b")
+    assert not (tmp_path / "a").exists()
+    run.log_event({"event": "x"})
+    assert sorted(p.name for p in run.path.iterdir()) == ["events.jsonl"]
+    assert run.read_events() == [{"event": "x"}] and run.read_metrics() == []
 
 
 def test_atomic_write_leaves_old_file_when_writing_fails(tmp_path, monkeypatch):

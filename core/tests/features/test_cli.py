@@ -7,7 +7,8 @@ import torch
 from ganlab.core.cli import main
 from ganlab.core.errors import ConfigError
 from ganlab.core.features import extract_features, get_extractor, load_classifier
-from ganlab.core.metrics.cli import ArrayImages, evaluate
+from ganlab.core.metrics.evaluate import evaluate
+from ganlab.core.metrics.sources import ArrayImages
 from ganlab.core.results import RunDir
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from ganlab.core.train import Trainer
-from ganlab.core.train.cli import load_experiment
+from ganlab.core.train.config import load_experiment
 
 
 def main(out: Path, config: str) -> None:

@@ -10,7 +10,8 @@ import torch
 from PIL import Image
 
 from ganlab.core.cli import main
-from ganlab.core.train.cli import generate_samples, latest_checkpoint, load_models
+from ganlab.core.sampling import generate_samples
+from ganlab.core.train.checkpoint import latest_checkpoint, load_models
 
 QUIET = ["train.progress=false", "train.tensorboard=false"]
 
@@ -18,7 +19,7 @@ QUIET = ["train.progress=false", "train.tensorboard=false"]
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     run = tmp_path_factory.mktemp("cli") / "run"
-    code = main(["train", "--config", "demo", "--scale", "smoke", "--run-dir", str(run), *QUIET, "train.steps=4"])
+    code = main(["train", "demo", "--scale", "smoke", "--run-dir", str(run), *QUIET, "train.steps=4"])
     assert code == 0
     return run
 
@@ -33,7 +34,6 @@ def test_resume_and_config_guard(trained, capsys):
     code = main(
         [
             "train",
-            "--config",
             "demo",
             "--scale",
             "smoke",
@@ -46,11 +46,17 @@ def test_resume_and_config_guard(trained, capsys):
     )
     assert code == 0
     assert json.loads(capsys.readouterr().out)["steps_run"] == 0
+    base = ["train", "demo", "train.steps=4", "--scale", "smoke", "--run-dir", str(trained), "--resume", *QUIET]
+    assert main([*base, "optim.g_lr=0.001"]) == 2  # a change of the trajectory is refused ...
+    assert "optim.g_lr: 0.0002 -> 0.001" in capsys.readouterr().err
+    assert main([*base, "optim.g_lr=0.001", "--allow-config-change", "train.steps=5"]) == 0  # ... unless allowed
+    assert json.loads(capsys.readouterr().out)["step"] == 5
+    # more steps without an LR schedule only extends the run: a safe change (overrides before or after options)
     code = main(
         [
             "train",
-            "--config",
             "demo",
+            "optim.g_lr=0.001",
             "--scale",
             "smoke",
             "--run-dir",
@@ -58,23 +64,6 @@ def test_resume_and_config_guard(trained, capsys):
             *QUIET,
             "train.steps=6",
             "--resume",
-        ]
-    )
-    assert code == 2
-    assert "train.steps: 4 -> 6" in capsys.readouterr().err
-    code = main(
-        [
-            "train",
-            "--config",
-            "demo",
-            "--scale",
-            "smoke",
-            "--run-dir",
-            str(trained),
-            *QUIET,
-            "train.steps=6",
-            "--resume",
-            "--allow-config-change",
         ]
     )
     assert code == 0 and json.loads(capsys.readouterr().out)["step"] == 6
@@ -93,7 +82,7 @@ def test_sample_outputs(trained, tmp_path, capsys):
     info = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert 0 < info["drs_acceptance"] <= 1
     assert main(["sample", str(tmp_path / "nothing"), "--out", str(tmp_path / "y.png")]) == 2
-    assert "no checkpoint" in capsys.readouterr().err
+    assert "does not exist" in capsys.readouterr().err
 
 
 def test_generate_samples_truncation_and_seed(trained):

@@ -8,7 +8,7 @@ import torch
 from ganlab.core.config import SCALES, read_yaml
 from ganlab.core.errors import ConfigError, RegistryError, ShapeError
 from ganlab.core.train import Trainer
-from ganlab.core.train.cli import CONFIG_DIR, list_configs, load_experiment, resolve_config
+from ganlab.core.train.config import CONFIG_DIR, list_configs, load_experiment, resolve_config
 
 QUIET = ["train.progress=false", "train.tensorboard=false"]
 
@@ -41,7 +41,7 @@ def test_unknown_names_and_keys(tmp_path):
         Trainer(load_experiment("demo", [*QUIET, "model.backbone=dcgna"], "smoke"), run_dir=tmp_path / "a")
     with pytest.raises(ConfigError, match="resolution"):
         Trainer(load_experiment("demo", [*QUIET, "model.options.resolution=48"], "smoke"), run_dir=tmp_path / "b")
-    with pytest.raises(ShapeError, match=r"generates samples of shape \(3, 32, 32\).*holds \(1, 32, 32\)"):
+    with pytest.raises(ShapeError, match=r"samples of shape \(B, 1, 32, 32\).*got \(2, 3, 32, 32\)"):
         Trainer(load_experiment("demo", [*QUIET, "model.options.channels=3"], "smoke"), run_dir=tmp_path / "c")
     with pytest.raises(ConfigError, match="'hing' is not one of"):
         load_experiment("demo", ["loss.name=hing"], "smoke")

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from ganlab.core.errors import ConfigError
-from ganlab.core.train.trainer import EMA
+from ganlab.core.train.ema import EMA
 
 
 def _set(model, w, b):

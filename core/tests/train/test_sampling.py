@@ -10,8 +10,9 @@ import torch
 from scipy import stats
 
 from ganlab.core.errors import GanlabError
-from ganlab.core.sampling import DRS, TopKMethod, drs_acceptance, drs_sample, topk_fraction, truncated_normal
+from ganlab.core.sampling import DRS, drs_acceptance, drs_sample, truncated_normal
 from ganlab.core.train.method import METHODS
+from ganlab.core.train.topk import TopKMethod, topk_fraction
 
 
 @pytest.mark.parametrize("method", ["resample", "scipy"])

@@ -249,7 +249,7 @@ def load_config(
 
 def save_config(cfg: Any, path: str | Path) -> None:
     """Write the resolved config as YAML (atomically)."""
-    from ganlab.core.results import atomic_write_text
+    from ganlab.core.fileio import atomic_write_text
 
     atomic_write_text(path, yaml.safe_dump(to_dict(cfg), sort_keys=False))
 

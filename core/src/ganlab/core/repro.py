@@ -81,14 +81,65 @@ def run_experiment(
     return run_dir, records
 
 
+# --------------------------------------------------------------------------------------------- requirements
+def _walk(node: Any, key: str) -> list[Any]:
+    """Every value stored under ``key`` anywhere in a nested config."""
+    out: list[Any] = []
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == key:
+                out.append(v)
+            out.extend(_walk(v, key))
+    elif isinstance(node, list):
+        for v in node:
+            out.extend(_walk(v, key))
+    return out
+
+
+def requirements(exp: Experiment, scale: str) -> list[str]:
+    """What running ``exp`` at ``scale`` needs that this machine lacks: datasets, pretrained weights, a GPU.
+
+    Read from the experiment's config at that scale (every ``data: {name, root, split}`` and every
+    ``extractor``); an empty list means it runs here.
+    """
+    from ganlab.core.config import read_yaml, select_scale
+    from ganlab.core.data.presence import dataset_present
+    from ganlab.core.features.weights import weights_present
+
+    status = exp.status.get(scale, "ok")
+    if status.startswith("pending"):
+        return [status]
+    try:
+        cfg = select_scale(read_yaml(exp.config), scale)
+    except Exception as exc:  # a broken config is reported, not raised, by a listing
+        return [f"a readable config ({type(exc).__name__}: {exc})"]
+    needs: list[str] = []
+    for data in _walk(cfg, "data"):
+        if isinstance(data, dict) and isinstance(data.get("name"), str):
+            name = data["name"]
+            if dataset_present(name, data.get("root"), data.get("split") or "train") is False:
+                needs.append(f"dataset {name}")
+    for ext in _walk(cfg, "extractor"):
+        if isinstance(ext, str) and not weights_present(ext):
+            needs.append(f"{ext} weights")
+    if scale == "paper":
+        import torch
+
+        if not torch.cuda.is_available():
+            needs.append("a GPU")
+    return list(dict.fromkeys(needs))
+
+
 # ------------------------------------------------------------------------------------------------------------ CLI
 def add_repro_command(subparsers: argparse._SubParsersAction, package: str) -> None:
-    """``ganlab <package> repro EXP --scale ...`` for a package's subcommand group."""
-    p = subparsers.add_parser("repro", help="run a reproduction of the paper's tables/figures")
+    """``ganlab <package> repro EXP [key=value ...] --scale ...`` (``EXP`` = ``list`` lists them)."""
+    from ganlab.core.cli import add_overrides_argument
+
+    p = subparsers.add_parser("repro", help="run a reproduction of the paper's tables/figures ('repro list')")
     p.add_argument("experiment", help="experiment name ('list' to list them)")
+    add_overrides_argument(p)
     p.add_argument("--scale", choices=SCALES, default="smoke")
     p.add_argument("--out-dir", default="runs/repro")
-    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
 
     def run(a: argparse.Namespace) -> int:
         return _list(package) if a.experiment == "list" else _run_cli([f"{package}/{a.experiment}"], a)
@@ -99,8 +150,11 @@ def add_repro_command(subparsers: argparse._SubParsersAction, package: str) -> N
 def _list(package: str | None = None) -> int:
     for key, exp in all_experiments().items():
         if package is None or key.startswith(package + "/"):
-            status = ", ".join(f"{s}: {exp.status.get(s, 'ok')}" for s in exp.scales)
-            print(f"{key:45s} {exp.description}  [{status}]")
+            parts = []
+            for s in exp.scales:
+                needs = requirements(exp, s)
+                parts.append(f"{s}: " + ("runs here" if not needs else "needs " + ", ".join(needs)))
+            print(f"{key:45s} {exp.description}\n{'':45s} [{'; '.join(parts)}]")
     return 0
 
 
@@ -126,17 +180,19 @@ def _run_cli(keys: Sequence[str], args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """``ganlab repro list`` and ``ganlab repro run KEY... | --all``."""
+    """``ganlab repro list`` and ``ganlab repro run KEY... [key=value ...] | --all``."""
+    from ganlab.core.cli import add_overrides_argument
+
     p = subparsers.add_parser("repro", help="list or run the reproductions of every installed package")
     sub = p.add_subparsers(dest="repro_command", metavar="ACTION")
-    pl = sub.add_parser("list", help="list the experiments")
+    pl = sub.add_parser("list", help="the experiments, and at each scale whether it runs here or what it needs")
     pl.set_defaults(func=lambda a: _list())
     pr = sub.add_parser("run", help="run experiments")
-    pr.add_argument("experiments", nargs="*", help="package/name keys")
+    pr.add_argument("experiments", nargs="*", help="package/name keys (see `ganlab repro list`)")
+    add_overrides_argument(pr)
     pr.add_argument("--all", action="store_true", help="run every experiment")
     pr.add_argument("--scale", choices=SCALES, default="smoke")
     pr.add_argument("--out-dir", default="runs/repro")
-    pr.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
 
     def run(a: argparse.Namespace) -> int:
         keys = list(all_experiments()) if a.all else a.experiments

@@ -5,13 +5,15 @@ Every run writes ``runs/<name>/``::
     config.yaml        the resolved config
     env.json           versions, device, git commit
     metrics.jsonl      append-only, one JSON object per line (step, metric, value, protocol fields)
+    events.jsonl       what happened when: checkpoints, resumes, divergence, the end of a fit
     samples/*.png      sample grids
     checkpoints/       trainer checkpoints
     results.json       final results (a list of flat records)
     results.csv        the same records as CSV
     summary.md         the same records as a Markdown table
 
-All whole-file writes are atomic (temporary file + ``os.replace``), so a crash never leaves half a file.
+All whole-file writes are atomic (temporary file + ``os.replace``), so a crash never leaves half a file. Nothing is
+created until something is written: a run rejected before it starts leaves no folder behind.
 """
 
 from __future__ import annotations
@@ -24,43 +26,43 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ganlab.core.fileio import RunLock, atomic_save, atomic_write_bytes, atomic_write_text, truncate_jsonl
 
-# ------------------------------------------------------------------------------------------------- atomic writes
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see either the old file or the whole new one."""
-    path = Path(path)
+__all__ = [
+    "RunDir",
+    "atomic_save",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "environment_info",
+    "records_to_csv",
+    "records_to_markdown",
+]
+
+
+def _append_jsonl(path: Path, record: Mapping[str, Any]) -> None:
+    line = json.dumps(_jsonable(dict(record)), sort_keys=False) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(line)
+        f.flush()
+        os.fsync(f.fileno())
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_save(obj: Any, path: str | Path, saver: Any = None) -> None:
-    """Save ``obj`` with ``saver(obj, file)`` (default ``torch.save``) atomically."""
-    if saver is None:
-        import torch
-
-        saver = torch.save
-    buf = io.BytesIO()
-    saver(obj, buf)
-    atomic_write_bytes(path, buf.getvalue())
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                out.append(json.loads(line))
+    return out
 
 
 def _jsonable(value: Any) -> Any:
@@ -151,17 +153,25 @@ def environment_info() -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------------------------------ run dir
 class RunDir:
-    """The output folder of one run (training, evaluation or a reproduction)."""
+    """The output folder of one run (training, evaluation or a reproduction); created on the first write."""
 
-    def __init__(self, path: str | Path, create: bool = True) -> None:
+    def __init__(self, path: str | Path, create: bool = False) -> None:
         self.path = Path(path)
+        self._lock = RunLock(self.path)
         if create:
-            self.path.mkdir(parents=True, exist_ok=True)
-            self.samples.mkdir(exist_ok=True)
+            self.ensure()
 
     @classmethod
     def create(cls, root: str | Path, name: str) -> RunDir:
-        return cls(Path(root) / name)
+        return cls(Path(root) / name, create=True)
+
+    def ensure(self) -> RunDir:
+        """Create the folder (and its parents) now."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def exists(self) -> bool:
+        return self.path.is_dir()
 
     # fixed locations
     @property
@@ -173,12 +183,25 @@ class RunDir:
         return self.path / "metrics.jsonl"
 
     @property
+    def events_path(self) -> Path:
+        return self.path / "events.jsonl"
+
+    @property
     def samples(self) -> Path:
         return self.path / "samples"
 
     @property
     def checkpoints(self) -> Path:
         return self.path / "checkpoints"
+
+    # ownership
+    def lock(self) -> RunDir:
+        """Become this run's only writer (see :class:`ganlab.core.fileio.RunLock`); creates the folder."""
+        self._lock.acquire()
+        return self
+
+    def unlock(self) -> None:
+        self._lock.release()
 
     def save_config(self, cfg: Any) -> None:
         from ganlab.core.config import save_config
@@ -188,22 +211,21 @@ class RunDir:
 
     def log_metrics(self, record: Mapping[str, Any]) -> None:
         """Append one record to ``metrics.jsonl`` (a single write of one line, then fsync)."""
-        line = json.dumps(_jsonable(dict(record)), sort_keys=False) + "\n"
-        with open(self.metrics_path, "a", encoding="utf-8") as f:
-            f.write(line)
-            f.flush()
-            os.fsync(f.fileno())
+        _append_jsonl(self.metrics_path, record)
+
+    def log_event(self, record: Mapping[str, Any]) -> None:
+        """Append one record to ``events.jsonl`` (checkpoints, resumes, divergence, the end of a fit)."""
+        _append_jsonl(self.events_path, record)
 
     def read_metrics(self) -> list[dict[str, Any]]:
-        if not self.metrics_path.exists():
-            return []
-        out = []
-        with open(self.metrics_path, encoding="utf-8") as f:
-            for line in f:
-                line = line.strip()
-                if line:
-                    out.append(json.loads(line))
-        return out
+        return _read_jsonl(self.metrics_path)
+
+    def read_events(self) -> list[dict[str, Any]]:
+        return _read_jsonl(self.events_path)
+
+    def truncate_metrics(self, step: int) -> int:
+        """Drop the metrics records of steps after ``step`` (a resume from that step's checkpoint rewrites them)."""
+        return truncate_jsonl(self.metrics_path, lambda r: not isinstance(r.get("step"), int) or r["step"] <= step)
 
     def write_results(self, records: Iterable[Mapping[str, Any]], title: str | None = None) -> None:
         """Write the final results as ``results.json``, ``results.csv`` and ``summary.md``."""

@@ -1,5 +1,5 @@
-"""Post-hoc sampling tricks shared by several papers: the truncation trick, discriminator rejection sampling (DRS)
-and top-k training of the generator.
+"""Post-hoc sampling shared by several papers: the truncation trick, discriminator rejection sampling (DRS), and
+drawing samples from a trained generator with either.
 
 - :func:`truncated_normal`: z from N(0, I) restricted to ``[-psi, psi]``, either by BigGAN's resampling of the
   entries that fall outside (Brock et al. 2019, §3.1) or by ``scipy.stats.truncnorm`` (the multi-GAN report's
@@ -7,31 +7,24 @@ and top-k training of the generator.
 - :class:`DRS` / :func:`drs_sample`: Azadi et al. (2019), Algorithm 1, with the settings of Dia-GAN's reference
   code: burn-in estimate of ``M`` over 50 batches of 256, ``M`` updated online, ``F = l - log(1 - exp(l - eps))``,
   ``gamma`` the 80th percentile of ``F`` per batch, acceptance ``sigmoid(F - gamma) > U(0, 1)``.
-- :func:`topk_fraction` and the ``topk`` method (Sinha et al. 2020): G is trained on the ``k`` fakes that D rates
-  most realistic, keeping ``max(0.99^epoch, 0.5)`` of the batch.
+- :func:`generate_samples`: ``n`` samples of a generator with truncation, a fixed class and/or DRS.
+
+Top-k training (Sinha et al. 2020) changes training, not sampling: it is the ``topk`` method in
+:mod:`ganlab.core.train.topk`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
 from ganlab.core.errors import GanlabError
-from ganlab.core.train.method import METHODS, Batch, Method
 
-__all__ = [
-    "DRS",
-    "TopKMethod",
-    "drs_acceptance",
-    "drs_sample",
-    "topk_fraction",
-    "truncated_normal",
-]
+__all__ = ["DRS", "drs_acceptance", "drs_sample", "generate_samples", "truncated_normal"]
 
 
 # ------------------------------------------------------------------------------------------------- truncation
@@ -216,36 +209,52 @@ def drs_sample(
     return drs.sample(n)
 
 
-# ------------------------------------------------------------------------------------------------------ top-k
-def topk_fraction(epoch: int | float, decay: float = 0.99, min_fraction: float = 0.5) -> float:
-    """The fraction of a fake batch kept for G's loss at ``epoch`` (Sinha et al. 2020): ``max(decay^epoch, min)``."""
-    return max(decay**epoch, min_fraction)
+# ------------------------------------------------------------------------------------------------ generation
+def generate_samples(
+    G: torch.nn.Module,
+    n: int,
+    *,
+    batch_size: int = 256,
+    truncation: float | None = None,
+    truncation_method: str = "resample",
+    label: int | None = None,
+    drs_critic: torch.nn.Module | None = None,
+    drs_options: dict[str, Any] | None = None,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+) -> dict[str, torch.Tensor]:
+    """``n`` samples ``{"image", "label"}`` from G (truncated z, a fixed class, and/or DRS with ``drs_critic``)."""
+    if int(n) < 1:
+        raise GanlabError(f"the number of samples must be >= 1, got {n}")
+    if int(batch_size) < 1:
+        raise GanlabError(f"the batch size must be >= 1, got {batch_size}")
+    gen = torch.Generator().manual_seed(seed)
+    num_classes = int(getattr(G, "num_classes", 0) or 0)
+    if label is not None and not 0 <= int(label) < max(num_classes, 1):
+        raise GanlabError(f"class {label} is outside [0, {num_classes}) of this generator")
 
+    @torch.no_grad()
+    def sample_fn(k: int) -> dict[str, torch.Tensor]:
+        z = truncated_normal(k, G.z_dim, truncation, generator=gen, method=truncation_method).to(device)
+        y = None
+        if num_classes:
+            y = torch.full((k,), label) if label is not None else torch.randint(0, num_classes, (k,), generator=gen)
+            y = y.to(device)
+        out = {"image": G(z, y=y).float()}
+        if y is not None:
+            out["label"] = y
+        return out
 
-@dataclass
-class TopKOptions:
-    """Top-k training (Sinha et al. 2020); epoch = G steps // batches per epoch (Dia-GAN reference, §1.9)."""
+    if drs_critic is None:
+        parts = [sample_fn(min(batch_size, n - i)) for i in range(0, n, batch_size)]
+        return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
 
-    decay: float = 0.99
-    min_fraction: float = 0.5
+    @torch.no_grad()
+    def logit_fn(batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return drs_critic(batch["image"], y=batch.get("label"))["adv"].flatten()
 
-
-@METHODS.register("topk")
-class TopKMethod(Method):
-    """G's loss averages only the ``k = int(fraction * B)`` fakes with the highest D output."""
-
-    name = "topk"
-    Options = TopKOptions
-
-    def epoch_of(self, run) -> int:
-        # The reference counts epochs as G steps // len(dataloader), a loader of the global batch size.
-        batches = max(1, math.ceil(len(run.dataset) / run.cfg.train.batch_size))
-        return run.step // batches
-
-    def g_loss(self, run, fake: Batch) -> tuple[torch.Tensor, dict[str, float]]:
-        adv = self.d_forward(run, fake)["adv"]
-        frac = topk_fraction(self.epoch_of(run), self.options.decay, self.options.min_fraction)
-        k = max(1, int(frac * adv.shape[0]))
-        top = torch.topk(adv, k).indices
-        loss = run.loss.g(adv[top]).mean()
-        return loss, {"g_loss": loss.item(), "topk_fraction": frac}
+    opts = {"batch_size": batch_size, **(drs_options or {})}
+    drs = DRS(sample_fn, logit_fn, generator=gen, **opts)
+    out = drs.sample(n)
+    out["drs_acceptance"] = torch.tensor(drs.acceptance_rate)
+    return out

@@ -144,7 +144,8 @@ def train_run(
     """Train one run; with ``keep_at``, also keep a copy of its checkpoint at that step (for ``init_from``)."""
     import shutil
 
-    from ganlab.core.train.trainer import Trainer, build_method
+    from ganlab.core.train.build import build_method
+    from ganlab.core.train.trainer import Trainer
 
     method = build_method(ecfg.method)
     trainer = Trainer(ecfg, method=method, run_dir=Path(ecfg.out_dir) / ecfg.name, init_from=init_from)
@@ -228,7 +229,7 @@ def evaluate(cfg: ReproConfig, variant: str, run: Trained, seed: int, out: RunDi
     device = run.trainer.device
     fakes = sample_variant(cfg, variant, run, p.n_samples, seed)
     if p.save_samples and fakes.ndim == 4:
-        from ganlab.core.train.trainer import images_to_png
+        from ganlab.core.images import images_to_png
 
         atomic_write_bytes(out.samples / f"{variant}_seed{seed}.png", images_to_png(fakes[: p.save_samples]))
     rec: dict[str, Any] = {}

@@ -60,9 +60,9 @@ def score_report(run: str | Path, *, k: float | None = None, n: int = 64, n_hist
     """Write the score table, image sheets and histograms of ``run`` (see the module docstring); returns a summary."""
     from ganlab.core.config import from_dict, read_yaml
     from ganlab.core.data import get_dataset
+    from ganlab.core.images import images_to_png
     from ganlab.core.nn import build_backbone
     from ganlab.core.train.config import ExperimentConfig
-    from ganlab.core.train.trainer import images_to_png
 
     run = Path(run)
     if not (run / "config.yaml").is_file():

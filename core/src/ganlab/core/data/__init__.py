@@ -6,13 +6,13 @@
 """
 
 from . import embedded, folder, hdf5, toy, vision  # noqa: F401  (each module registers its datasets)
+from .adapters import TorchDatasetAdapter, from_arrays, from_torch
 from .base import GanDataset, SubsetDataset, TensorDataset, default_data_root, resize_images, subset
 from .folder import FileImageDataset
 from .hdf5 import HDF5Dataset, prepare_hdf5
+from .presence import EMBEDDED, dataset_present
 from .registry import DATASETS, dataset_options, dataset_summary, get_dataset, list_datasets, register_dataset
 from .samplers import InfiniteSampler, WeightedSampler
-
-EMBEDDED = ("digits", "mnist5k", "colored_mnist", "gaussians25", "ring8", "gaussian_minor", "clusters6")
 
 __all__ = [
     "DATASETS",
@@ -23,7 +23,11 @@ __all__ = [
     "InfiniteSampler",
     "SubsetDataset",
     "TensorDataset",
+    "TorchDatasetAdapter",
     "WeightedSampler",
+    "dataset_present",
+    "from_arrays",
+    "from_torch",
     "dataset_options",
     "dataset_summary",
     "default_data_root",

@@ -103,6 +103,10 @@ class GanDataset(torch.utils.data.Dataset):
 
     Attributes: ``name``, ``num_classes`` (0 = unlabelled), ``shape`` (of one image or vector), ``labels``
     (np.int64, (N,)), ``groups`` (np.int64 (N,) or None), ``fingerprint`` and ``class_names`` (list or None).
+
+    ``fingerprint`` hashes the dataset's identity (name, split, resolution, options, root) *and its content*
+    (:meth:`content_digest`; computed on first use, then kept), so files made from a dataset are refused after its
+    data changed. Subclasses hash what is cheapest: the tensor in memory, the files' bytes, or decoded batches.
     """
 
     name: str = "dataset"
@@ -115,7 +119,19 @@ class GanDataset(torch.utils.data.Dataset):
     def __init__(self, name: str, identity: dict[str, Any]) -> None:
         self.name = name
         self.identity = dict(identity)
-        self.fingerprint = fingerprint_of(identity)
+        self._fingerprint: str | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        if self._fingerprint is None:
+            self._fingerprint = fingerprint_of({**self.identity, "content": self.content_digest()})
+        return self._fingerprint
+
+    def content_digest(self) -> str:
+        """A hash of the data itself (default: every decoded batch, streamed; subclasses do it cheaper)."""
+        from .fingerprint import stream_digest
+
+        return stream_digest(self, progress=len(self) > 100_000)
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -186,6 +202,11 @@ class TensorDataset(GanDataset):
         self.shape = tuple(data.shape[1:])
         self.class_names = class_names
 
+    def content_digest(self) -> str:
+        from .fingerprint import array_digest
+
+        return array_digest(self.data, self.labels, self.groups)
+
     def get_batch(self, indices: Sequence[int] | np.ndarray | torch.Tensor) -> Batch:
         idx = as_index_array(indices, len(self))
         x = self.data[torch.from_numpy(idx)]
@@ -204,7 +225,7 @@ class SubsetDataset(GanDataset):
     def __init__(self, parent: GanDataset, indices: Sequence[int] | np.ndarray) -> None:
         idx = as_index_array(indices, len(parent))
         digest = hashlib.sha1(np.ascontiguousarray(idx).tobytes()).hexdigest()[:16]
-        super().__init__(parent.name, {"parent": parent.fingerprint, "subset": digest})
+        super().__init__(parent.name, {"subset": digest})
         self.parent = parent
         self.indices = idx
         self.labels = parent.labels[idx]
@@ -212,6 +233,9 @@ class SubsetDataset(GanDataset):
         self.num_classes = parent.num_classes
         self.shape = parent.shape
         self.class_names = parent.class_names
+
+    def content_digest(self) -> str:
+        return self.parent.fingerprint  # the parent's content and identity, with the subset's indices beside it
 
     def get_batch(self, indices: Sequence[int] | np.ndarray | torch.Tensor) -> Batch:
         local = as_index_array(indices, len(self))

@@ -7,13 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from ganlab.core.errors import ConfigError, DatasetError
-
-from . import EMBEDDED
-from .hdf5 import prepare_hdf5
-from .registry import dataset_options, dataset_summary, get_dataset, list_datasets
+from ganlab.core.errors import DatasetError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,7 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = parser.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
     parser.set_defaults(func=lambda args: parser.print_help())
 
-    p_list = sub.add_parser("list", help="every registered dataset, with its options")
+    p_list = sub.add_parser("list", help="every registered dataset, where it is, and its options")
+    p_list.add_argument("--root", default=None, help="data folder to look in (default: $GANLAB_DATA or ./data)")
     p_list.set_defaults(func=cmd_list)
 
     p_show = sub.add_parser("show", help="write a PNG grid of a dataset and print its size and classes")
@@ -60,23 +55,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def parse_options(items: list[str]) -> dict[str, Any]:
     """``["rho=0.95", "source=mnist5k"]`` -> ``{"rho": 0.95, "source": "mnist5k"}`` (values read as YAML)."""
-    import yaml
+    from ganlab.core.cli import parse_key_values
 
-    out: dict[str, Any] = {}
-    for text in items:
-        key, sep, raw = text.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"malformed dataset option {text!r}: write KEY=VALUE, e.g. rho=0.95")
-        try:
-            out[key.strip()] = yaml.safe_load(raw)
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"malformed dataset option {text!r}: {exc}") from None
-    return out
+    return parse_key_values(items, what="dataset option")
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from .presence import EMBEDDED, dataset_present
+    from .registry import dataset_options, dataset_summary, list_datasets
+
     for name in list_datasets():
-        where = "embedded" if name in EMBEDDED else "on disk"
+        present = dataset_present(name, root=args.root)
+        where = "embedded" if name in EMBEDDED else {True: "on disk", False: "not on disk", None: "unknown"}[present]
         opts = ", ".join(f"{k}={v!r}" for k, v in dataset_options(name).items())
         print(f"{name:16s} [{where}] {dataset_summary(name)}")
         if opts:
@@ -85,6 +75,10 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .registry import dataset_options, get_dataset
+
     options = parse_options(args.options)
     if args.download:
         if "download" not in dataset_options(args.name):
@@ -113,6 +107,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def _scatter(ds, out: Path) -> None:
     import matplotlib
+    import numpy as np
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -128,6 +123,8 @@ def _scatter(ds, out: Path) -> None:
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
+    from .hdf5 import prepare_hdf5
+
     info = prepare_hdf5(
         args.source,
         args.output,

@@ -78,6 +78,17 @@ class FileImageDataset(GanDataset):
         self.class_names = class_names
         self.paths = list(paths) if paths is not None else None
 
+    def content_digest(self) -> str:
+        """SHA-1 over the image files' bytes (cached by size and mtime), or over decoded images without paths."""
+        if self.paths is None:
+            return super().content_digest()
+        from .fingerprint import files_digest
+
+        try:
+            return files_digest(self.paths, progress=len(self.paths) > 10_000)
+        except OSError as exc:
+            raise DatasetError(f"{self.name}: cannot read a file to fingerprint the dataset: {exc}") from None
+
     def load_uint8(self, i: int) -> torch.Tensor:
         """Image ``i`` as uint8 (3, R, R), cropped and resized."""
         try:

@@ -65,6 +65,12 @@ class HDF5Dataset(GanDataset):
         self._file = None
         self._pid = None
 
+    def content_digest(self) -> str:
+        """SHA-1 over the file's bytes, cached by size and mtime."""
+        from .fingerprint import files_digest
+
+        return files_digest([self.path], progress=False)
+
     def _imgs(self):
         if self._file is None or self._pid != os.getpid():
             self._file = _h5py().File(self.path, "r")

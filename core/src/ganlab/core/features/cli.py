@@ -11,17 +11,11 @@ import argparse
 import io
 import json
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import torch
-
-from ganlab.core.errors import ConfigError, DatasetError
 
 
 def _dataset(name: str, split: str, resolution: int | None, options: list[str]):
+    from ganlab.core.cli import parse_key_values as _parse_kv
     from ganlab.core.data import get_dataset
-    from ganlab.core.metrics.cli import _parse_kv
 
     return get_dataset(name, split=split, resolution=resolution, **_parse_kv(options))
 
@@ -40,8 +34,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_extract(args: argparse.Namespace) -> int:
+    from ganlab.core.cli import parse_key_values as _parse_kv
     from ganlab.core.features import extract_features, get_extractor
-    from ganlab.core.metrics.cli import _parse_kv
     from ganlab.core.results import atomic_write_bytes, atomic_write_text
 
     ds = _dataset(args.dataset, args.split, args.resolution, args.dataset_option)
@@ -52,6 +46,8 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     feats = extract_features(
         ext, ds, n=args.n, batch_size=args.batch_size, device=args.device, cache_dir=args.cache_dir, progress=True
     )
+    import numpy as np
+
     out = Path(args.out)
     buf = io.BytesIO()
     np.save(buf, feats)
@@ -69,83 +65,9 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     return 0
 
 
-def holdout_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Disjoint (train, test) index arrays: a seeded random ``fraction`` of ``range(n)`` is held out."""
-    if not 0 < fraction < 1:
-        raise ConfigError(f"holdout fraction must be in (0, 1), got {fraction}")
-    perm = np.random.default_rng(seed).permutation(n)
-    n_test = max(1, int(round(n * fraction)))
-    return np.sort(perm[n_test:]), np.sort(perm[:n_test])
-
-
-def train_classifier_on_dataset(
-    dataset: str,
-    *,
-    arch: str = "lenet",
-    split: str = "train",
-    test_split: str | None = "test",
-    holdout: float = 0.1,
-    resolution: int | None = None,
-    dataset_options: dict[str, Any] | None = None,
-    protocol: str = "gold",
-    out: str | Path | None = None,
-    device: str | None = None,
-    progress: bool = True,
-    **overrides: Any,
-) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """Train an in-domain classifier on a real dataset (one pass per epoch unless ``samples_per_epoch``)."""
-    from ganlab.core.data import get_dataset
-    from ganlab.core.features.classifier import get_protocol, save_classifier, train_classifier
-
-    ds = get_dataset(dataset, split=split, resolution=resolution, **(dataset_options or {}))
-    if not ds.num_classes:
-        raise DatasetError(f"dataset {dataset!r} has no class labels; a classifier needs a labelled dataset")
-    batch = ds.get_batch(np.arange(len(ds)))
-    x, y = batch["image"], batch["label"]
-    test_source = None
-    if test_split:
-        try:
-            tds = get_dataset(dataset, split=test_split, resolution=resolution, **(dataset_options or {}))
-            tb = tds.get_batch(np.arange(len(tds)))
-            test = (tb["image"], tb["label"])
-            test_source = f"{dataset}/{test_split}"
-        except DatasetError:
-            test = None
-    if test_source is None:  # no test split (e.g. the bundled mnist5k): hold a seeded fraction out
-        seed = overrides.get("seed", 0) or 0
-        tr, te = holdout_split(len(ds), holdout, seed)
-        test = (x[te], y[te])
-        x, y = x[tr], y[tr]
-        test_source = f"{dataset}/{split} holdout {holdout} (seed {seed})"
-    # real data: one pass over the training set per epoch unless samples_per_epoch is given
-    spe = overrides.pop("samples_per_epoch", None)
-    proto = get_protocol(protocol, arch=arch, **overrides).replace(samples_per_epoch=spe)
-    model, result = train_classifier(
-        (x, y),
-        num_classes=ds.num_classes,
-        in_channels=x.shape[1],
-        test=test,
-        protocol=proto,
-        device=device,
-        progress=progress,
-    )
-    meta = {
-        "dataset": dataset,
-        "split": split,
-        "resolution": resolution,
-        "fingerprint": ds.fingerprint,
-        "test": test_source,
-        "accuracy": result.get("accuracy"),
-        "best_accuracy": result.get("best_accuracy"),
-        "protocol": result["protocol"],
-    }
-    if out is not None:
-        save_classifier(model, out, arch=arch, meta=meta)
-    return model, meta
-
-
 def _cmd_train_classifier(args: argparse.Namespace) -> int:
-    from ganlab.core.metrics.cli import _parse_kv
+    from ganlab.core.cli import parse_key_values as _parse_kv
+    from ganlab.core.features.indomain import train_classifier_on_dataset
 
     overrides = _parse_kv(args.option)
     for key in ("epochs", "batch_size", "lr", "seed", "samples_per_epoch"):

@@ -18,6 +18,25 @@ DOWNLOAD_ENV = "GANLAB_ALLOW_DOWNLOAD"
 
 _HASH_CACHE: dict[tuple[str, int, float], str] = {}
 
+# The files of the pretrained extractors (any one of the names will do), for cheap presence checks.
+PRETRAINED_FILES = {
+    "inception": ["inception-2015-12-05.pt"],
+    "inception_torchvision": ["inception_v3_google-0cc3c7bd.pth"],
+    "resnet50": ["resnet50-0676ba61.pth", "resnet50-19c8e357.pth"],
+    "swav": ["swav_800ep_pretrain.pth.tar"],
+    "vgg16": ["vgg16-397923af.pth"],
+}
+
+
+def weights_present(extractor: str) -> bool:
+    """Whether a pretrained extractor's weights are on disk (True for extractors that need none)."""
+    base = extractor.split(":", 1)[0]
+    if base not in PRETRAINED_FILES:
+        return True
+    if ":" in extractor and extractor.split(":", 1)[1] == "random":
+        return True
+    return any(f.is_file() for f in _candidates(PRETRAINED_FILES[base], None))
+
 
 def sha256_file(path: str | Path) -> str:
     """Hex sha256 of a file, memoised on (path, size, mtime) since weight files are hundreds of MB."""

@@ -1,191 +1,45 @@
-"""``ganlab train``, ``ganlab sample`` and ``ganlab demo``.
+"""``ganlab train``, ``ganlab sample`` and ``ganlab demo`` (argument parsing only; the work is done by the APIs).
 
-    ganlab train --config sngan32_cifar.yaml --scale smoke train.steps=100 optim.n_dis=2
-    ganlab train --config runs/x/config.yaml --resume            # continue from the latest checkpoint
-    ganlab sample runs/demo --out grid.png -n 64                  # a grid from G_ema
-    ganlab sample runs/demo --out fakes.npz -n 10000 --drs        # DRS-filtered images as uint8 NHWC
-    ganlab demo --out-dir runs                                    # the main job, CPU, a few minutes
+    ganlab train sngan32_cifar --scale smoke train.steps=100 optim.n_dis=2
+    ganlab train runs/x/config.yaml --resume train.steps=2000     # continue (more steps is a safe change)
+    ganlab sample runs/demo --out grid.png -n 64                   # a grid from G_ema
+    ganlab sample runs/demo --out fakes.npz -n 10000 --drs         # DRS-filtered images as uint8 NHWC
+    ganlab demo --out-dir runs                                     # train + evaluate a small GAN, CPU, minutes
 
-``--config`` takes a YAML path or the name of a config shipped in ``ganlab/core/configs`` (``ganlab train --list``).
+CONFIG is a YAML path or the name of a config shipped in ``ganlab/core/configs`` (``ganlab train --list``).
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-import torch
-
-from ganlab.core.config import SCALES, load_config
+from ganlab.core.config import SCALES
 from ganlab.core.errors import CheckpointError, ConfigError, GanlabError
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
-
-# ------------------------------------------------------------------------------------------------------ configs
-def list_configs() -> list[str]:
-    """Names of the configs shipped with ganlab-core (relative to ``ganlab/core/configs``, without ``.yaml``)."""
-    return sorted(str(p.relative_to(CONFIG_DIR).with_suffix("")) for p in CONFIG_DIR.rglob("*.yaml"))
-
-
-def resolve_config(name: str | Path) -> Path:
-    """A YAML path as given, or a shipped config by name (``demo``, ``smoke/dcgan_mnist``)."""
-    path = Path(name)
-    if path.is_file():
-        return path
-    for candidate in (CONFIG_DIR / name, CONFIG_DIR / f"{name}.yaml"):
-        if candidate.is_file():
-            return candidate
-    from ganlab.core.registry import closest
-
-    hint = closest(str(name), list_configs())
-    msg = f"config {str(name)!r} is neither a file nor a shipped config; shipped: {', '.join(list_configs())}"
-    raise ConfigError(msg + (f" (did you mean {hint!r}?)" if hint else ""))
-
-
-def load_experiment(name: str | Path, overrides: list[str] = (), scale: str | None = None):
-    """An :class:`ExperimentConfig` from a YAML path or shipped config name, a scale and dotted overrides."""
-    from ganlab.core.train.config import ExperimentConfig
-
-    return load_config(ExperimentConfig, resolve_config(name), list(overrides), scale)
-
-
-# ----------------------------------------------------------------------------------------------------- sampling
-def latest_checkpoint(path: str | Path) -> Path:
-    """``path`` if it is a file, else the newest ``checkpoints/step_*.pt`` of a run directory."""
-    path = Path(path)
-    if path.is_file():
-        return path
-    found = sorted((path / "checkpoints").glob("step_*.pt"))
-    if not found:
-        raise CheckpointError(f"no checkpoint in {path}/checkpoints; pass a run directory that has trained")
-    return found[-1]
-
-
-def load_models(
-    checkpoint: str | Path, device: torch.device | str = "cpu", ema: bool = True, critic: str = "D"
-) -> tuple[torch.nn.Module, torch.nn.Module | None, Any, dict[str, Any]]:
-    """Rebuild (G, critic, config, checkpoint) from a checkpoint; G is G_ema when saved and ``ema``; eval mode."""
-    from ganlab.core.config import from_dict
-    from ganlab.core.nn import build_backbone
-    from ganlab.core.train.config import ExperimentConfig
-    from ganlab.core.train.trainer import Trainer
-
-    state = Trainer._read_checkpoint(Path(checkpoint))
-    cfg = from_dict(ExperimentConfig, state["config"])
-    G, D = build_backbone(cfg.model.backbone, **cfg.model.options)
-    g_state = state["ema"]["model"] if ema and state.get("ema") else state["models"]["G"]
-    G.load_state_dict(g_state)
-    critic_model = None
-    if critic in state["models"]:
-        D.load_state_dict(state["models"][critic])
-        critic_model = D.to(device).eval()
-    return G.to(device).eval(), critic_model, cfg, state
-
-
-def generate_samples(
-    G: torch.nn.Module,
-    n: int,
-    *,
-    batch_size: int = 256,
-    truncation: float | None = None,
-    truncation_method: str = "resample",
-    label: int | None = None,
-    drs_critic: torch.nn.Module | None = None,
-    drs_options: dict[str, Any] | None = None,
-    seed: int = 0,
-    device: torch.device | str = "cpu",
-) -> dict[str, torch.Tensor]:
-    """``n`` samples ``{"image", "label"}`` from G (truncated z, a fixed class, and/or DRS with ``drs_critic``)."""
-    from ganlab.core.sampling import DRS, truncated_normal
-
-    gen = torch.Generator().manual_seed(seed)
-    num_classes = int(getattr(G, "num_classes", 0) or 0)
-
-    @torch.no_grad()
-    def sample_fn(k: int) -> dict[str, torch.Tensor]:
-        z = truncated_normal(k, G.z_dim, truncation, generator=gen, method=truncation_method).to(device)
-        y = None
-        if num_classes:
-            y = torch.full((k,), label) if label is not None else torch.randint(0, num_classes, (k,), generator=gen)
-            y = y.to(device)
-        out = {"image": G(z, y=y).float()}
-        if y is not None:
-            out["label"] = y
-        return out
-
-    if drs_critic is None:
-        parts = [sample_fn(min(batch_size, n - i)) for i in range(0, n, batch_size)]
-        return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
-
-    @torch.no_grad()
-    def logit_fn(batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return drs_critic(batch["image"], y=batch.get("label"))["adv"].flatten()
-
-    opts = {"batch_size": batch_size, **(drs_options or {})}
-    drs = DRS(sample_fn, logit_fn, generator=gen, **opts)
-    out = drs.sample(n)
-    out["drs_acceptance"] = torch.tensor(drs.acceptance_rate)
-    return out
-
-
-def _to_uint8(images: torch.Tensor) -> np.ndarray:
-    """[-1, 1] NCHW float -> uint8 NHWC (the quantisation every FID protocol applies)."""
-    x = ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    return x.permute(0, 2, 3, 1).cpu().numpy()
-
-
-def write_samples(samples: dict[str, torch.Tensor], out: str | Path) -> Path:
-    """``*.png``: one grid; ``*.npz``: ``images`` uint8 NHWC (+ ``labels``); otherwise a folder of PNG files."""
-    from PIL import Image
-
-    from ganlab.core.results import atomic_write_bytes
-    from ganlab.core.train.trainer import images_to_png
-
-    out = Path(out)
-    images = samples["image"]
-    if out.suffix == ".png":
-        atomic_write_bytes(out, images_to_png(images))
-    elif out.suffix == ".npz":
-        arrays = {"images": _to_uint8(images) if images.ndim == 4 else images.cpu().numpy()}
-        if "label" in samples:
-            arrays["labels"] = samples["label"].cpu().numpy()
-        buf = io.BytesIO()
-        np.savez(buf, **arrays)
-        atomic_write_bytes(out, buf.getvalue())
-    else:
-        if images.ndim != 4:
-            raise GanlabError("2-D samples cannot be written as PNG files; use an .npz or .png output")
-        out.mkdir(parents=True, exist_ok=True)
-        for i, arr in enumerate(_to_uint8(images)):
-            Image.fromarray(arr[:, :, 0] if arr.shape[2] == 1 else arr).save(out / f"{i:06d}.png")
-    return out
-
-
-# ---------------------------------------------------------------------------------------------------- commands
 def _cmd_train(args: argparse.Namespace) -> int:
-    from ganlab.core.train.trainer import Trainer
+    from ganlab.core.train.config import list_configs, load_experiment
 
     if args.list:
         print("\n".join(list_configs()))
         return 0
     if not args.config:
-        raise ConfigError("name a config: ganlab train --config FILE.yaml (ganlab train --list shows shipped ones)")
-    overrides = list(args.overrides)
-    if isinstance(args.resume, str) and "=" in args.resume and not Path(args.resume).exists():
-        # `--resume KEY=VALUE ...`: argparse handed the first override to the optional CHECKPOINT value
-        overrides.insert(0, args.resume)
-        args.resume = True
-    cfg = load_experiment(args.config, overrides, args.scale)
-    resume: bool | str = args.resume if isinstance(args.resume, str) else bool(args.resume)
+        raise ConfigError("name a config: ganlab train CONFIG [key=value ...] (ganlab train --list shows shipped ones)")
+    if args.resume and args.resume_from:
+        raise ConfigError("pass either --resume (the run's latest checkpoint) or --resume-from CHECKPOINT, not both")
+    if args.resume_from and not Path(args.resume_from).is_file():
+        raise CheckpointError(f"--resume-from {args.resume_from}: no such checkpoint file")
+    if args.stop_at is not None and args.stop_at < 1:
+        raise ConfigError(f"--stop-at must be a step >= 1, got {args.stop_at}")
+    cfg = load_experiment(args.config, args.overrides, args.scale)
+    from ganlab.core.train.trainer import Trainer
+
     trainer = Trainer(
         cfg,
         run_dir=args.run_dir,
-        resume=resume,
+        resume=args.resume_from or bool(args.resume),
         allow_config_change=args.allow_config_change,
         init_from=args.init_from,
     )
@@ -197,6 +51,18 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
+    if args.num < 1:
+        raise GanlabError(f"-n/--num must be >= 1 (samples to write), got {args.num}")
+    if args.batch_size < 1:
+        raise GanlabError(f"--batch-size must be >= 1, got {args.batch_size}")
+    if args.truncation is not None and not args.truncation > 0:
+        raise GanlabError(f"--truncation must be > 0, got {args.truncation}")
+    import torch
+
+    from ganlab.core.images import write_samples
+    from ganlab.core.sampling import generate_samples
+    from ganlab.core.train.checkpoint import latest_checkpoint, load_models
+
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     ckpt = latest_checkpoint(args.run)
     critic = args.drs_model if args.drs else "__none__"
@@ -240,22 +106,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from ganlab.core.cli import add_overrides_argument
 
     p = subparsers.add_parser("train", help="train a GAN from a YAML config (any method, any backbone)")
-    p.add_argument("--config", help="a YAML file, or the name of a shipped config (see --list)")
+    p.add_argument("config", nargs="?", help="a YAML file, or the name of a shipped config (see --list)")
+    add_overrides_argument(p)
     p.add_argument("--list", action="store_true", help="list the shipped configs and exit")
     p.add_argument("--scale", choices=SCALES, default=None, help="apply the config's scales.<scale> section")
     p.add_argument("--run-dir", default=None, help="output folder (default: <out_dir>/<name>)")
-    p.add_argument(
-        "--resume",
-        nargs="?",
-        const=True,
-        default=False,
-        metavar="CHECKPOINT",
-        help="continue from the run's latest checkpoint (or from CHECKPOINT)",
-    )
+    p.add_argument("--resume", action="store_true", help="continue the run from its latest checkpoint")
+    p.add_argument("--resume-from", default=None, metavar="CHECKPOINT", help="continue from this checkpoint file")
     p.add_argument("--allow-config-change", action="store_true", help="resume even if the config changed")
     p.add_argument("--init-from", default=None, metavar="CHECKPOINT", help="start from another run's weights+step")
     p.add_argument("--stop-at", type=int, default=None, help="stop (with a checkpoint) after this step")
-    add_overrides_argument(p)
     p.set_defaults(func=_cmd_train)
 
     s = subparsers.add_parser("sample", help="generate images from a trained run (grid, folder or npz)")
@@ -276,8 +136,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.set_defaults(func=_cmd_sample)
 
     d = subparsers.add_parser("demo", help="train a small DCGAN on the bundled 5k MNIST (CPU, minutes) and evaluate")
+    add_overrides_argument(d)
     d.add_argument("--out-dir", default="runs", help="the run goes to OUT_DIR/demo")
     d.add_argument("--steps", type=int, default=None, help="override train.steps")
     d.add_argument("--n-eval", type=int, default=2000, help="real and fake images for the metrics")
-    add_overrides_argument(d)
     d.set_defaults(func=_cmd_demo)

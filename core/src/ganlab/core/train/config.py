@@ -1,9 +1,14 @@
-"""The schema of a training config (every method trains through it; a method adds ``method.options``)."""
+"""The schema of a training config (every method trains through it; a method adds ``method.options``), and the
+configs shipped with ganlab-core (``ganlab train demo``: a name, or a path to any YAML file)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
 
 @dataclass
@@ -75,11 +80,19 @@ class TrainConfig:
     keep_last: int = 2
     sample_grid: int = 64
     progress: bool = True
-    tensorboard: bool = True  # also log to TensorBoard when it is installed (JSONL is always written)
+    tensorboard: bool = False  # also log to TensorBoard (needs the tensorboard package); JSONL is always written
+    log_speed: bool = True  # img/s in every log record (off: metrics.jsonl is a deterministic function of the seed)
 
     def validate(self) -> None:
-        if self.steps < 0 or self.batch_size < 1:
-            raise ValueError("steps must be >= 0 and batch_size >= 1")
+        if self.steps < 1:
+            raise ValueError(f"train.steps must be >= 1 (G steps to train), got {self.steps}")
+        if self.batch_size < 1:
+            raise ValueError(f"train.batch_size must be >= 1, got {self.batch_size}")
+        for key in ("log_every", "sample_every", "checkpoint_every", "sample_grid"):
+            if getattr(self, key) < 0:
+                raise ValueError(f"train.{key} must be >= 0 (0 turns it off), got {getattr(self, key)}")
+        if self.keep_last < 1:
+            raise ValueError(f"train.keep_last must be >= 1 (checkpoints kept), got {self.keep_last}")
 
 
 @dataclass
@@ -115,3 +128,35 @@ class ExperimentConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     method: MethodConfig = field(default_factory=MethodConfig)
+
+
+# ------------------------------------------------------------------------------------------- shipped configs
+def list_configs() -> list[str]:
+    """Names of the configs shipped with ganlab-core (relative to ``ganlab/core/configs``, without ``.yaml``)."""
+    return sorted(str(p.relative_to(CONFIG_DIR).with_suffix("")) for p in CONFIG_DIR.rglob("*.yaml"))
+
+
+def resolve_config(name: str | Path) -> Path:
+    """A YAML path as given, or a shipped config by name (``demo``, ``sngan32_cifar``)."""
+    from ganlab.core.errors import ConfigError
+    from ganlab.core.registry import closest
+
+    path = Path(name)
+    if path.is_file():
+        return path
+    for candidate in (CONFIG_DIR / name, CONFIG_DIR / f"{name}.yaml"):
+        if candidate.is_file():
+            return candidate
+    hint = closest(str(name), list_configs())
+    msg = f"config {str(name)!r} is neither a file nor a shipped config; shipped: {', '.join(list_configs())}"
+    raise ConfigError(msg + (f" (did you mean {hint!r}?)" if hint else ""))
+
+
+def load_experiment(
+    name: str | Path | None, overrides: Sequence[str] = (), scale: str | None = None, base: dict | None = None
+) -> ExperimentConfig:
+    """An :class:`ExperimentConfig` from a YAML path or shipped config name (or none), a scale and dotted overrides."""
+    from ganlab.core.config import load_config
+
+    path = resolve_config(name) if name is not None else None
+    return load_config(ExperimentConfig, path, list(overrides), scale if path is not None else None, base=base)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ganlab.core.images import images_to_png
 from ganlab.core.results import RunDir, atomic_write_bytes
 
 DEMO_EXTRACTOR = "random:lenet"
@@ -54,17 +55,29 @@ def _generate(G: torch.nn.Module, n: int, seed: int, device: torch.device) -> to
 
 
 def run_demo(out_dir: str | Path = "runs", overrides: list[str] = (), n_eval: int = 2000) -> RunDir:
-    """Train the ``demo`` config into ``out_dir/demo`` and write its evaluation tables; returns the run directory."""
+    """Train the ``demo`` config into ``out_dir/demo`` and write its evaluation tables; returns the run directory.
+
+    Re-running it continues an unfinished run from its checkpoint and leaves a finished, evaluated one as it is.
+    """
     from ganlab.core.features import get_extractor
-    from ganlab.core.train.cli import load_experiment
-    from ganlab.core.train.trainer import Trainer, images_to_png
+    from ganlab.core.train.checkpoint import list_checkpoints, step_of
+    from ganlab.core.train.config import load_experiment
+    from ganlab.core.train.trainer import Trainer
 
     cfg = load_experiment("demo", list(overrides))
     cfg.out_dir = str(out_dir)
-    trainer = Trainer(cfg, run_dir=Path(out_dir) / cfg.name)
-    run = trainer.run_dir
+    run = RunDir(Path(out_dir) / cfg.name)
+    done = list_checkpoints(run.checkpoints)
+    if done and step_of(done[-1]) >= cfg.train.steps and (run.path / "results.json").is_file():
+        return run
+    from ganlab.core.train.build import build_models
+    from ganlab.core.train.seeding import seed_everything
+
+    seed_everything(cfg.seed)
+    G0, _ = build_models(cfg)  # the initial weights (the trainer seeds the same way), for the "untrained" row
+    trainer = Trainer(cfg, run_dir=run, resume="auto")
     device = trainer.device
-    untrained = _generate(trainer.unwrap(trainer.G), n_eval, seed=cfg.seed + 1, device=device)
+    untrained = _generate(G0.to(device), n_eval, seed=cfg.seed + 1, device=device)
 
     t0 = time.perf_counter()
     summary = trainer.fit()

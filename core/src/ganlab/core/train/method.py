@@ -1,7 +1,9 @@
 """A method is a small object that overrides one or two steps of the vanilla GAN; the trainer owns everything else.
 
 The trainer (``ganlab.core.train.trainer.Trainer``) owns devices, optimisers, mixed precision, accumulation, EMA,
-checkpoints, logging and the loop. Each step it asks the method:
+checkpoints, logging and the loop. Before the run directory is created it calls ``validate(run)`` (reject bad
+options here, e.g. a window that cannot fit in the steps; D must provide the outputs named in ``d_heads``); then
+``setup(run)`` once. Each step it asks the method:
 
 1. ``next_real(run)`` for a real batch (default: the ``"main"`` data stream, drawn by ``sampler(run)``);
 2. ``sample_fake(run, n, real)`` for a fake batch;
@@ -53,11 +55,17 @@ class Method:
 
     name = "vanilla"
     Options: type = NoOptions
+    #: the D outputs this method reads (the trainer's contract check asks D for them), e.g. ("adv", "cls") for GOLD
+    d_heads: tuple[str, ...] = ("adv",)
 
     def __init__(self, options: Any = None) -> None:
         self.options = options if options is not None else self.Options()
 
     # ------------------------------------------------------------------------------------------------ set-up
+    def validate(self, run: Trainer) -> None:
+        """Raise a clear error for options that cannot work with this run's config, data or models; runs before any
+        file is written (``run.cfg``, ``run.dataset``, ``run.models`` exist; nothing is trained yet)."""
+
     def setup(self, run: Trainer) -> None:
         """Called once, after models, optimisers and the dataset exist and before any step."""
 
