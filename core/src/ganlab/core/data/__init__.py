@@ -3,38 +3,38 @@
 >>> from ganlab.core.data import get_dataset
 >>> ds = get_dataset("colored_mnist", rho=0.95, resolution=32)
 >>> batch = ds.get_batch([0, 1, 2])            # dict of stacked tensors: index, image, label, group
+
+Your own data: ``from_torch(any_map_style_dataset, name=...)`` or ``from_arrays(images, labels, name=...)``.
+Names are imported on first use (the built-in datasets register themselves on the first registry lookup), so that
+the ``ganlab`` command starts without loading torch.
 """
 
-from . import embedded, folder, hdf5, toy, vision  # noqa: F401  (each module registers its datasets)
-from .adapters import TorchDatasetAdapter, from_arrays, from_torch
-from .base import GanDataset, SubsetDataset, TensorDataset, default_data_root, resize_images, subset
-from .folder import FileImageDataset
-from .hdf5 import HDF5Dataset, prepare_hdf5
-from .presence import EMBEDDED, dataset_present
-from .registry import DATASETS, dataset_options, dataset_summary, get_dataset, list_datasets, register_dataset
-from .samplers import InfiniteSampler, WeightedSampler
+from ganlab.core.lazy import lazy_exports
 
-__all__ = [
-    "DATASETS",
-    "EMBEDDED",
-    "FileImageDataset",
-    "GanDataset",
-    "HDF5Dataset",
-    "InfiniteSampler",
-    "SubsetDataset",
-    "TensorDataset",
-    "TorchDatasetAdapter",
-    "WeightedSampler",
-    "dataset_present",
-    "from_arrays",
-    "from_torch",
-    "dataset_options",
-    "dataset_summary",
-    "default_data_root",
-    "get_dataset",
-    "list_datasets",
-    "prepare_hdf5",
-    "register_dataset",
-    "resize_images",
-    "subset",
-]
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "TorchDatasetAdapter": "adapters",
+        "from_arrays": "adapters",
+        "from_torch": "adapters",
+        "GanDataset": "base",
+        "SubsetDataset": "base",
+        "TensorDataset": "base",
+        "default_data_root": "base",
+        "resize_images": "base",
+        "subset": "base",
+        "FileImageDataset": "folder",
+        "HDF5Dataset": "hdf5",
+        "prepare_hdf5": "hdf5",
+        "EMBEDDED": "presence",
+        "dataset_present": "presence",
+        "DATASETS": "registry",
+        "dataset_options": "registry",
+        "dataset_summary": "registry",
+        "get_dataset": "registry",
+        "list_datasets": "registry",
+        "register_dataset": "registry",
+        "InfiniteSampler": "samplers",
+        "WeightedSampler": "samplers",
+    },
+)

@@ -13,7 +13,12 @@ from .base import GanDataset, check_resolution
 
 Builder = Callable[..., GanDataset]
 
-DATASETS: Registry[Builder] = Registry("dataset")
+
+def _load_builtin_datasets() -> None:
+    from . import embedded, folder, hdf5, toy, vision  # noqa: F401  (each module registers its datasets)
+
+
+DATASETS: Registry[Builder] = Registry("dataset", loader=_load_builtin_datasets)
 _COMMON = ("root", "split", "resolution")
 
 

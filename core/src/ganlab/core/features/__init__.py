@@ -5,44 +5,29 @@ cached feature extraction.
 >>> feats = extract_features(ext, images, batch_size=128)  # images: (N, 1, 32, 32) in [-1, 1]
 """
 
-from ganlab.core.features.classifier import (
-    PROTOCOLS,
-    ClassifierProtocol,
-    get_protocol,
-    label_sampler,
-    load_classifier,
-    save_classifier,
-    train_classifier,
-)
-from ganlab.core.features.extract import check_images, extract_features, tf32_disabled
-from ganlab.core.features.extractors import (
-    EXTRACTORS,
-    FeatureExtractor,
-    clean_resize,
-    get_extractor,
-    list_extractors,
-    quantize_uint8,
-)
-from ganlab.core.features.weights import WEIGHTS_ENV, resolve_weights, sha256_file
+from ganlab.core.lazy import lazy_exports
 
-__all__ = [
-    "EXTRACTORS",
-    "PROTOCOLS",
-    "WEIGHTS_ENV",
-    "ClassifierProtocol",
-    "FeatureExtractor",
-    "check_images",
-    "clean_resize",
-    "extract_features",
-    "get_extractor",
-    "get_protocol",
-    "label_sampler",
-    "list_extractors",
-    "load_classifier",
-    "quantize_uint8",
-    "resolve_weights",
-    "save_classifier",
-    "sha256_file",
-    "tf32_disabled",
-    "train_classifier",
-]
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "PROTOCOLS": "classifier",
+        "ClassifierProtocol": "classifier",
+        "get_protocol": "classifier",
+        "label_sampler": "classifier",
+        "load_classifier": "classifier",
+        "save_classifier": "classifier",
+        "train_classifier": "classifier",
+        "check_images": "extract",
+        "extract_features": "extract",
+        "tf32_disabled": "extract",
+        "EXTRACTORS": "extractors",
+        "FeatureExtractor": "extractors",
+        "clean_resize": "extractors",
+        "get_extractor": "extractors",
+        "list_extractors": "extractors",
+        "quantize_uint8": "extractors",
+        "WEIGHTS_ENV": "weights",
+        "resolve_weights": "weights",
+        "sha256_file": "weights",
+    },
+)

@@ -3,27 +3,19 @@
 Names are imported on first use, so that ``import ganlab.core.train.config`` stays light.
 """
 
-from __future__ import annotations
+from ganlab.core.lazy import lazy_exports
 
-from importlib import import_module
-from typing import Any
-
-_NAMES = {
-    "ExperimentConfig": "ganlab.core.train.config",
-    "load_experiment": "ganlab.core.train.config",
-    "METHODS": "ganlab.core.train.method",
-    "Method": "ganlab.core.train.method",
-    "EMA": "ganlab.core.train.ema",
-    "Trainer": "ganlab.core.train.trainer",
-    "train": "ganlab.core.train.trainer",
-    "build_method": "ganlab.core.train.build",
-    "TopKMethod": "ganlab.core.train.topk",
-}
-
-__all__ = sorted(_NAMES)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _NAMES:
-        return getattr(import_module(_NAMES[name]), name)
-    raise AttributeError(f"module 'ganlab.core.train' has no attribute {name!r}")
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "ExperimentConfig": "config",
+        "load_experiment": "config",
+        "METHODS": "method",
+        "Method": "method",
+        "EMA": "ema",
+        "Trainer": "trainer",
+        "train": "trainer",
+        "build_method": "build",
+        "TopKMethod": "topk",
+    },
+)
