@@ -10,6 +10,7 @@ from PIL import Image
 
 from ganlab.core.cli import main
 from ganlab.core.data import (
+    DATASETS,
     EMBEDDED,
     GanDataset,
     TensorDataset,
@@ -18,7 +19,6 @@ from ganlab.core.data import (
     list_datasets,
     register_dataset,
 )
-from ganlab.core.data.registry import DATASETS
 from ganlab.core.errors import DatasetError, RegistryError
 
 USER_DATASETS = (

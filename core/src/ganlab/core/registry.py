@@ -25,23 +25,15 @@ class Registry(Generic[T]):
     ... def hinge(): ...
     """
 
-    def __init__(self, kind: str, loader: Callable[[], None] | None = None) -> None:
+    def __init__(self, kind: str) -> None:
         self.kind = kind
-        self._store: dict[str, T] = {}
-        self._loader = loader  # imports the modules that register the built-in entries, on first lookup
-
-    @property
-    def _items(self) -> dict[str, T]:
-        if self._loader is not None:
-            loader, self._loader = self._loader, None
-            loader()
-        return self._store
+        self._items: dict[str, T] = {}
 
     def register(self, name: str) -> Callable[[T], T]:
         def decorator(obj: T) -> T:
-            if name in self._store and self._store[name] is not obj:
+            if name in self._items and self._items[name] is not obj:
                 raise RegistryError(f"{self.kind} {name!r} is registered twice")
-            self._store[name] = obj
+            self._items[name] = obj
             return obj
 
         return decorator

@@ -167,6 +167,23 @@ class DiaGAN(Method):
         self.aux_seen: list[np.ndarray] | None = None  # set to [] to log the indices the auxiliary D trains on
 
     # ------------------------------------------------------------------------------------------------ set-up
+    def validate(self, run: Trainer) -> None:
+        """Before any file is written: the phase-1 window must hold |T| records by the phase change."""
+        opts, total = self.options, run.cfg.train.steps
+        if opts.phase1_steps is None or opts.phase1_steps > total or getattr(run, "init_state", None) is not None:
+            return  # no phase change in this run, or its records come from the phase-1 checkpoint
+        lo = max(opts.first_record_step(total), 1)
+        hi = min(opts.last_record_bound(total), opts.phase1_steps)
+        count = max(0, (hi - 1) // opts.record_every - (lo - 1) // opts.record_every) if hi > lo else 0
+        need = opts.window if opts.strict_window else 2
+        if count < need:
+            raise ConfigError(
+                f"Dia-GAN's phase 2 starts at step {opts.phase1_steps}, but recording every {opts.record_every} steps "
+                f"over [{lo}, {hi}) gives {count} LDR records and the window |T| needs {need}: lower "
+                "method.options.record_every or window, move record_from earlier, or raise phase1_steps"
+                + ("" if not opts.strict_window else " (or set strict_window=false to use the records available)")
+            )
+
     def setup(self, run: Trainer) -> None:
         opts = self.options
         n = len(run.dataset)

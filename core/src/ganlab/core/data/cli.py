@@ -61,8 +61,8 @@ def parse_options(items: list[str]) -> dict[str, Any]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from .catalog import dataset_options, dataset_summary, list_datasets
     from .presence import EMBEDDED, dataset_present
-    from .registry import dataset_options, dataset_summary, list_datasets
 
     for name in list_datasets():
         present = dataset_present(name, root=args.root)
@@ -77,7 +77,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .registry import dataset_options, get_dataset
+    from .catalog import dataset_options, get_dataset
 
     options = parse_options(args.options)
     if args.download:
