@@ -19,7 +19,6 @@ def test_select_command_writes_index_counts_and_sheet(tmp_path, capsys):
         [
             "instance-selection",
             "select",
-            "--dataset",
             "digits",
             "--resolution",
             "32",
@@ -60,7 +59,7 @@ def test_select_command_writes_index_counts_and_sheet(tmp_path, capsys):
     ],
 )
 def test_select_command_bad_input(tmp_path, capsys, args, msg):
-    rc = main(["instance-selection", "select", "--dataset", "digits", "--out", str(tmp_path), *args])
+    rc = main(["instance-selection", "select", "digits", "--out", str(tmp_path), *args])
     assert rc == 2
     assert msg in capsys.readouterr().err
 

@@ -10,19 +10,23 @@ from ganlab.core.config import SCALES
 
 def _train(args: argparse.Namespace) -> int:
     import ganlab.diagan.method  # noqa: F401  (registers the method)
-    from ganlab.core.config import load_config
     from ganlab.core.errors import ConfigError
-    from ganlab.core.train.config import ExperimentConfig
+    from ganlab.core.train.config import load_experiment
     from ganlab.core.train.trainer import Trainer
 
     base = {"method": {"name": "diagan"}}
     if args.config and "=" in args.config and not args.config.endswith((".yaml", ".yml")):
         args.overrides, args.config = [args.config, *args.overrides], None  # no config file, only overrides
-    scale = args.scale if args.config else None
-    cfg = load_config(ExperimentConfig, args.config, args.overrides, scale=scale, base=base)
+    cfg = load_experiment(args.config, args.overrides, args.scale, base=base)
     if cfg.method.name != "diagan":
         raise ConfigError(f"ganlab diagan train trains the diagan method, but the config says {cfg.method.name!r}")
-    trainer = Trainer(cfg, resume=args.resume, init_from=args.init_from, allow_config_change=args.allow_config_change)
+    trainer = Trainer(
+        cfg,
+        run_dir=args.run_dir,
+        resume=args.resume,
+        init_from=args.init_from,
+        allow_config_change=args.allow_config_change,
+    )
     summary = trainer.fit()
     print(json.dumps({**summary, "run_dir": str(trainer.run_dir.path)}, indent=2))
     return 0
@@ -43,12 +47,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = parser.add_subparsers(dest="diagan_command", metavar="ACTION")
 
     t = sub.add_parser("train", help="train with LDR diagnosis, weighted sampling and the auxiliary D")
-    t.add_argument("config", nargs="?", help="YAML training config (core schema; method.options as DiaGANOptions)")
+    t.add_argument("config", nargs="?", help="YAML training config or shipped name (method.options: DiaGANOptions)")
+    t.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="dotted overrides, e.g. method.options.k=5.0")
     t.add_argument("--scale", choices=SCALES, default=None, help="apply the config's scales: section")
+    t.add_argument("--run-dir", default=None, help="output folder (default: <out_dir>/<name>)")
     t.add_argument("--resume", action="store_true", help="resume from the run directory's latest checkpoint")
     t.add_argument("--init-from", default=None, help="start from a phase-1 checkpoint (phase 2 only)")
     t.add_argument("--allow-config-change", action="store_true")
-    t.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="dotted overrides, e.g. method.options.k=5.0")
     t.set_defaults(func=_train)
 
     s = sub.add_parser("scores", help="score table, lowest/highest-score sheets and histograms (Figure 3)")

@@ -344,6 +344,26 @@ class DiaGAN(Method):
             g_new["params"] = g_old["params"]
         aux_opt.load_state_dict(state)
 
+    def instance_scores(self, run: Trainer) -> dict[str, np.ndarray] | None:
+        """LDRM, LDRV and the score s (eq. 2, 7) of every training instance: the phase-change scores, or those of the
+        records held now (a vanilla run that only records); NaN for instances not recorded; None without records."""
+        scores = self.scores
+        if scores is None:
+            try:
+                stats = self.tracker.statistics(strict=False, before=self.options.phase1_steps) if self.tracker else None
+            except ConfigError:
+                return None
+            if stats is None:
+                return None
+            scores = compute_scores(stats, self.options.k, self.options.min_clip, self.options.max_ratio)
+        n = len(run.dataset)
+        out = {}
+        for name in ("ldrm", "ldrv", "score"):
+            full = np.full(n, np.nan)
+            full[self.record_indices] = getattr(scores, name)
+            out[name] = full
+        return out
+
     def save_scores(self, run: Trainer) -> None:
         path = _run_path(run)
         if path is None or self.scores is None or not _is_main(run):

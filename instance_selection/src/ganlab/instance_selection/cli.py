@@ -52,8 +52,7 @@ def _select(args: argparse.Namespace) -> int:
     out = Path(
         args.out or f"runs/instance_selection/{args.dataset}_{args.embedding.replace(':', '-')}_{args.scorer}_rr{rr}"
     )
-    out.mkdir(parents=True, exist_ok=True)
-    index_file = out / "indices.npz"
+    index_file = out / "indices.npz"  # every file below is written atomically (parents created then)
     sel = select_instances(
         dataset, cfg, index_file=index_file, device=args.device, cache_dir=args.cache_dir, progress=True
     )
@@ -96,7 +95,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = parser.add_subparsers(dest="is_command", metavar="ACTION")
 
     p = sub.add_parser("select", help="embed, score and select a dataset; write the index file and Figure 1's sheet")
-    p.add_argument("--dataset", required=True, help="registered dataset name (ganlab data list)")
+    p.add_argument("dataset", help="registered dataset name (ganlab data list)")
     p.add_argument("--data-root", default=None)
     p.add_argument("--split", default="train")
     p.add_argument("--resolution", type=int, default=None, help="resize first: the paper embeds the resized image")

@@ -36,7 +36,7 @@ def _image_tensor(img: Any) -> torch.Tensor:
         img = arr
     if isinstance(img, np.ndarray):
         t = torch.from_numpy(np.ascontiguousarray(img))
-        if t.dtype == torch.uint8 and t.ndim == 3 and t.shape[-1] in (1, 3, 4) and t.shape[0] not in (1, 3, 4):
+        if t.dtype == torch.uint8 and t.ndim == 3 and t.shape[-1] in (1, 3, 4) and t.shape[0] not in (1, 3):
             t = t.permute(2, 0, 1)
         return t
     raise DatasetError(f"dataset items must hold an image (tensor, numpy array or PIL image), got {type(img).__name__}")
@@ -144,7 +144,7 @@ def from_arrays(
     x = images if torch.is_tensor(images) else torch.from_numpy(np.ascontiguousarray(images))
     if x.ndim == 3:
         x = x[:, None]
-    if x.ndim == 4 and x.shape[-1] in (1, 3, 4) and x.shape[1] not in (1, 3, 4):
+    if x.ndim == 4 and x.shape[-1] in (1, 3, 4) and x.shape[1] not in (1, 3):  # NHWC (RGBA too) -> NCHW
         x = x.permute(0, 3, 1, 2)
     if x.ndim not in (2, 4):
         raise DatasetError(

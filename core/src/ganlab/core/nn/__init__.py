@@ -16,6 +16,7 @@ from ganlab.core.nn.backbones import (
     register_preset,
 )
 from ganlab.core.nn.base import Discriminator, Generator, count_parameters
+from ganlab.core.nn.protocol import ContractError, as_discriminator, as_generator, check_models
 from ganlab.core.nn.layers import (
     ConditionalBatchNorm2d,
     ConditionEmbedding,
@@ -29,6 +30,10 @@ from ganlab.core.nn.layers import (
 
 __all__ = [
     "BACKBONES",
+    "ContractError",
+    "as_discriminator",
+    "as_generator",
+    "check_models",
     "FAMILIES",
     "PRESETS",
     "ConditionEmbedding",
