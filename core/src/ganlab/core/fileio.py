@@ -142,6 +142,24 @@ class RunLock:
     def _key(self) -> str:
         return str(self.path.resolve())
 
+    def check_free(self) -> None:
+        """Raise :class:`RunLockedError` if another process holds the lock; creates nothing (a probe)."""
+        if self.held or self._key() in _HELD or not self.path.is_file():
+            return
+        try:
+            fd = os.open(self.path, os.O_RDWR)
+        except OSError:
+            return
+        try:
+            if not _try_lock(fd):
+                holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
+                raise RunLockedError(
+                    f"run directory {self.folder} is in use by another process (PID {holder}); wait for it to "
+                    "finish, stop it, or use another run directory"
+                )
+        finally:
+            os.close(fd)  # also drops the probe's own lock
+
     def acquire(self) -> RunLock:
         if self.held:
             return self

@@ -203,6 +203,10 @@ class RunDir:
     def unlock(self) -> None:
         self._lock.release()
 
+    def check_unlocked(self) -> None:
+        """Fail at once if another process is writing this run (see ``RunLock.check_free``)."""
+        self._lock.check_free()
+
     def save_config(self, cfg: Any) -> None:
         from ganlab.core.config import save_config
 

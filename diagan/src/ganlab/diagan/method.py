@@ -350,7 +350,9 @@ class DiaGAN(Method):
         scores = self.scores
         if scores is None:
             try:
-                stats = self.tracker.statistics(strict=False, before=self.options.phase1_steps) if self.tracker else None
+                stats = (
+                    self.tracker.statistics(strict=False, before=self.options.phase1_steps) if self.tracker else None
+                )
             except ConfigError:
                 return None
             if stats is None:

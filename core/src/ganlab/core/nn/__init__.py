@@ -16,7 +16,6 @@ from ganlab.core.nn.backbones import (
     register_preset,
 )
 from ganlab.core.nn.base import Discriminator, Generator, count_parameters
-from ganlab.core.nn.protocol import ContractError, as_discriminator, as_generator, check_models
 from ganlab.core.nn.layers import (
     ConditionalBatchNorm2d,
     ConditionEmbedding,
@@ -27,6 +26,7 @@ from ganlab.core.nn.layers import (
     ortho_reg,
     spectral_norm,
 )
+from ganlab.core.nn.protocol import ContractError, as_discriminator, as_generator, check_models
 
 __all__ = [
     "BACKBONES",

@@ -99,6 +99,7 @@ class Trainer(Checkpointing):
         if run_dir is None:
             run_dir = Path(cfg.out_dir) / cfg.name
         self.run_dir = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
+        self.run_dir.check_unlocked()  # a second writer fails at once, before any work
         self.accelerator = accelerator if accelerator is not None else self._accelerator()
         self.device = self.accelerator.device
         self.rank, self.world_size = self.accelerator.process_index, self.accelerator.num_processes
@@ -158,8 +159,8 @@ class Trainer(Checkpointing):
             self.run_dir.lock()
             remove_stale_temps(self.run_dir.path)
             remove_stale_temps(self.run_dir.checkpoints)
-            if resume_state is not None:
-                self.run_dir.truncate_metrics(int(resume_state["step"]))
+            # a resumed run rewrites what came after its checkpoint; a fresh one drops an aborted run's records
+            self.run_dir.truncate_metrics(int(resume_state["step"]) if resume_state is not None else 0)
         if self.init_state is not None:
             self._load_training_state(self.init_state, names=("G", "D"))
         self.method.setup(self)
