@@ -2,6 +2,12 @@
 
 The two commands of the README: ``pip install nox && nox -s tests`` (every package in one venv, all tests not
 marked slow) and ``pip install nox && nox -s demo`` (the main job on embedded data, CPU, a few minutes).
+
+torch is installed once, into ``.nox/_shared_torch``, and every session's venv sees it through a ``.pth`` file, so
+the sessions share one copy instead of one each. Environment variables:
+GANLAB_NOX_SYSTEM_TORCH=1 uses the torch already installed for the interpreter that runs nox (no download at all);
+GANLAB_NOX_TORCH_INDEX=URL installs torch from that index (a CPU-only machine:
+https://download.pytorch.org/whl/cpu, about 10x smaller than the CUDA build).
 """
 
 from __future__ import annotations
@@ -15,26 +21,47 @@ nox.options.sessions = ["tests", "lint"]
 nox.options.error_on_missing_interpreters = False
 
 PYTHON = None  # the interpreter nox runs under; CI and users have one Python >= 3.10
+SYSTEM_TORCH = os.environ.get("GANLAB_NOX_SYSTEM_TORCH", "") not in ("", "0")
+VENV_PARAMS = ["--system-site-packages"] if SYSTEM_TORCH else []
+SHARED_TORCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".nox", "_shared_torch")
+TORCH = ["torch>=2.3", "torchvision>=0.18"]
 METHODS = ["instance_selection", "multigan_boosting", "diagan", "gold", "icgan"]
 PACKAGES = ["core", *METHODS, "benchmarks"]
 TEST_DEPS = ["pytest>=8", "prdc>=0.2", "pytorch-msssim>=1.0", "lpips>=0.1.4"]
 
 
+def _shared_torch(session: nox.Session) -> None:
+    """Make torch importable in this session's venv from the one shared copy (installed the first time)."""
+    if SYSTEM_TORCH:
+        return
+    marker = os.path.join(SHARED_TORCH, ".complete")
+    if not os.path.exists(marker):
+        index = os.environ.get("GANLAB_NOX_TORCH_INDEX")
+        extra = ["--index-url", index] if index else []
+        # unpinned: pip resolves the build that fits the machine (local wheels, CUDA or CPU index)
+        session.run("python", "-m", "pip", "install", "--upgrade", "--target", SHARED_TORCH, *extra, *TORCH)
+        with open(marker, "w") as f:
+            f.write("ok\n")
+    site = session.run("python", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", silent=True).strip()
+    with open(os.path.join(site, "_ganlab_shared_torch.pth"), "w") as f:
+        f.write(SHARED_TORCH + "\n")
+
+
 def _install(session: nox.Session, *packages: str) -> None:
-    # torch first, unpinned: pip resolves the build that fits the machine (local wheels, CUDA or CPU index).
-    session.install("torch>=2.3", "torchvision>=0.18")
+    _shared_torch(session)
+    session.install(*TORCH)  # satisfied by the shared (or system) copy: nothing is downloaded twice
     session.install(*TEST_DEPS)
     session.install(*[arg for p in packages for arg in ("-e", f"./{p}")])
 
 
-@nox.session(python=PYTHON)
+@nox.session(python=PYTHON, venv_params=VENV_PARAMS)
 def tests(session: nox.Session) -> None:
     """Every package in one virtual environment; all tests not marked slow."""
     _install(session, *PACKAGES)
     session.run("pytest", "-m", "not slow", *session.posargs, env={"OMP_NUM_THREADS": "2"})
 
 
-@nox.session(python=PYTHON)
+@nox.session(python=PYTHON, venv_params=VENV_PARAMS)
 @nox.parametrize("package", PACKAGES)
 def isolated(session: nox.Session, package: str) -> None:
     """One package and core alone in a fresh venv, its own tests: proves that installing one method works."""
@@ -43,14 +70,14 @@ def isolated(session: nox.Session, package: str) -> None:
     session.run("pytest", "-m", "not slow", f"{package}/tests", *session.posargs)
 
 
-@nox.session(python=PYTHON)
+@nox.session(python=PYTHON, venv_params=VENV_PARAMS)
 def lint(session: nox.Session) -> None:
     session.install("ruff==0.17.6")  # pinned: format rules change between releases
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
 
 
-@nox.session(python=PYTHON)
+@nox.session(python=PYTHON, venv_params=VENV_PARAMS)
 def demo(session: nox.Session) -> None:
     """The main job on embedded data: train a small GAN on the bundled 5k MNIST on CPU and evaluate it."""
     _install(session, *PACKAGES)
@@ -58,14 +85,14 @@ def demo(session: nox.Session) -> None:
     session.run("ganlab", "demo", "--out-dir", out)
 
 
-@nox.session(python=PYTHON)
+@nox.session(python=PYTHON, venv_params=VENV_PARAMS)
 def repro_smoke(session: nox.Session) -> None:
     """Every shipped reproduction config at smoke scale."""
     _install(session, *PACKAGES)
     session.run("ganlab", "repro", "run", "--all", "--scale", "smoke", "--out-dir", "runs/repro_smoke")
 
 
-@nox.session(python=PYTHON)
+@nox.session(python=PYTHON, venv_params=VENV_PARAMS)
 def bench(session: nox.Session) -> None:
     """Speed and memory benchmarks; each script prints its numbers and writes JSON under runs/bench/."""
     _install(session, *PACKAGES)
