@@ -1,7 +1,8 @@
 """Sessions: tests, isolated (one per package), lint, demo, repro_smoke, bench.
 
 The two commands of the README: ``pip install nox && nox -s tests`` (every package in one venv, all tests not
-marked slow) and ``pip install nox && nox -s demo`` (the main job on embedded data, CPU, a few minutes).
+marked slow) and ``pip install nox && nox -s demo`` (the main job: every method compared on embedded data, CPU,
+``runs/demo/``).
 
 torch is installed once, into ``.nox/_shared_torch``, and every session's venv sees it through a ``.pth`` file, so
 the sessions share one copy instead of one each. Environment variables:
@@ -79,10 +80,10 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, venv_params=VENV_PARAMS)
 def demo(session: nox.Session) -> None:
-    """The main job on embedded data: train a small GAN on the bundled 5k MNIST on CPU and evaluate it."""
+    """The main job: every method on the embedded data (the quick suite), its table, plots and sheets in runs/demo."""
     _install(session, *PACKAGES)
-    out = session.posargs[0] if session.posargs else "runs"
-    session.run("ganlab", "demo", "--out-dir", out)
+    out = session.posargs[0] if session.posargs else os.path.join("runs", "demo")
+    session.run("ganlab", "bench", "run", "quick", "--out-dir", out, env={"OMP_NUM_THREADS": "2"})
 
 
 @nox.session(python=PYTHON, venv_params=VENV_PARAMS)

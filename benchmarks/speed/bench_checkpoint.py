@@ -57,8 +57,8 @@ def main() -> None:
     rows = []
     for name in a.models.split(","):
         state, params = state_of(name)
-        check = timed(lambda: check_finite_state(state, name), a.rounds)
-        write = timed(lambda: torch.save(state, io.BytesIO()), a.rounds)
+        check = timed(lambda s=state, n=name: check_finite_state(s, n), a.rounds)
+        write = timed(lambda s=state: torch.save(s, io.BytesIO()), a.rounds)
         rows.append({"model": name, "params": params, "check_s": check, "save_s": write, "ratio": check / write})
         print(f"{name:22s} {params / 1e6:7.2f}M params  check {check:.3f} s  save {write:.3f} s  "
               f"check/save {check / write:.2f}")  # fmt: skip

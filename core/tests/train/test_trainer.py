@@ -297,3 +297,43 @@ def test_no_sample_grid_and_shape_probe(tmp_path):
             dataset=tiny_dataset(),
             models=lambda: (TinyG(shape=(1, 4, 4)), TinyD()),
         )
+
+
+class _ClsD(torch.nn.Module):
+    """adv + cls heads (an ACGAN discriminator)."""
+
+    def __init__(self, classes=10):
+        super().__init__()
+        self.num_classes, self.class_input = classes, False
+        self.body = torch.nn.Linear(64, 16)
+        self.adv, self.cls = torch.nn.Linear(16, 1), torch.nn.Linear(16, classes)
+
+    def forward(self, x, y=None, feat=None):
+        h = torch.relu(self.body(x.flatten(1)))
+        return {"adv": self.adv(h)[:, 0], "cls": self.cls(h)}
+
+
+def test_acgan_class_loss_equals_the_hand_computation(tmp_path):
+    cfg = tiny_cfg(tmp_path, loss__class_weight=0.5)
+    t = Trainer(cfg, run_dir=tmp_path / "ac", dataset=tiny_dataset(),
+                models=lambda: (TinyG(num_classes=10), _ClsD()))  # fmt: skip
+    real = t.next_batch()
+    fake = t.method.sample_fake(t, len(real["image"]))
+    loss, logs = t.method.d_loss(t, real, fake)
+    D = t.unwrap(t.D)
+    o_r, o_f = D(real["image"]), D(fake["image"].detach())
+    F = torch.nn.functional
+    adv = F.softplus(-o_r["adv"]).mean() + F.softplus(o_f["adv"]).mean()  # non-saturating D loss
+    cls = F.cross_entropy(o_r["cls"], real["label"]) + F.cross_entropy(o_f["cls"], fake["label"])
+    torch.testing.assert_close(loss, adv + 0.5 * cls)
+    g_loss, _ = t.method.g_loss(t, fake)
+    o = D(fake["image"])
+    torch.testing.assert_close(g_loss, F.softplus(-o["adv"]).mean() + 0.5 * F.cross_entropy(o["cls"], fake["label"]))
+    t.fit()
+    assert all("d_class_loss" in r for r in t.run_dir.read_metrics() if "d_loss" in r)
+    with pytest.raises(ShapeError, match="'cls' head"):
+        Trainer(
+            cfg, run_dir=tmp_path / "no_cls", dataset=tiny_dataset(), models=lambda: (TinyG(num_classes=10), TinyD())
+        )
+    with pytest.raises(ShapeError, match="class-conditional G"):
+        Trainer(cfg, run_dir=tmp_path / "uncond", dataset=tiny_dataset(), models=lambda: (TinyG(), _ClsD()))

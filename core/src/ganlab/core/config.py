@@ -152,6 +152,9 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
     if origin is dict or tp is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: expected a mapping, got {value!r}")
+        args = get_args(tp)
+        if len(args) == 2 and args[1] is not Any:  # dict[str, Section]: every value checked against its type
+            return {k: _coerce(v, args[1], f"{where}.{k}") for k, v in value.items()}
         return dict(value)
     if tp is float:
         if isinstance(value, str):  # PyYAML (YAML 1.1) reads "2e-4" as a string; accept what float() accepts

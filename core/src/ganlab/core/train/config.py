@@ -33,7 +33,16 @@ class ModelConfig:
 
 @dataclass
 class LossConfig:
+    """The adversarial loss; ``class_weight`` > 0 adds ACGAN's auxiliary classifier loss (Odena et al. 2017), its
+    weight λ_c: cross-entropy of D's ``cls`` head on real (true labels) and fake (sampled labels) items for D, on
+    fake items for G. It needs a class-conditional G and a D with a ``cls`` head."""
+
     name: Literal["ns", "hinge", "wasserstein"] = "ns"
+    class_weight: float = 0.0
+
+    def validate(self) -> None:
+        if self.class_weight < 0:
+            raise ValueError(f"loss.class_weight must be >= 0, got {self.class_weight}")
 
 
 @dataclass

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import torch
+import torch.nn.functional as F
 
 from ganlab.core.registry import Registry
 
@@ -97,18 +98,32 @@ class Method:
     # Losses return (loss, logs); log values may be detached tensors (read once per log record, no sync per step).
     def d_loss(self, run: Trainer, real: Batch, fake: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         fake = {**fake, "image": fake["image"].detach()}
-        out_r = self.d_forward(run, real)["adv"]
-        out_f = self.d_forward(run, fake)["adv"]
-        loss_r = run.loss.d_real(out_r).mean()
-        loss_f = run.loss.d_fake(out_f).mean()
-        return loss_r + loss_f, {"d_loss_real": loss_r.detach(), "d_loss_fake": loss_f.detach()}
+        out_r = self.d_forward(run, real)
+        out_f = self.d_forward(run, fake)
+        loss_r = run.loss.d_real(out_r["adv"]).mean()
+        loss_f = run.loss.d_fake(out_f["adv"]).mean()
+        logs = {"d_loss_real": loss_r.detach(), "d_loss_fake": loss_f.detach()}
+        loss = loss_r + loss_f
+        weight = run.cfg.loss.class_weight
+        if weight:  # ACGAN's auxiliary classifier on real and fake items
+            cls = F.cross_entropy(out_r["cls"], real["label"]) + F.cross_entropy(out_f["cls"], fake["label"])
+            loss = loss + weight * cls
+            logs["d_class_loss"] = cls.detach()
+        return loss, logs
 
     def after_d_step(self, run: Trainer, real: Batch, fake: Batch) -> None:
         """Called after every D step (``n_dis`` times per G step)."""
 
     def g_loss(self, run: Trainer, fake: Batch) -> tuple[torch.Tensor, dict[str, float]]:
-        loss = run.loss.g(self.d_forward(run, fake)["adv"]).mean()
-        return loss, {"g_loss": loss.detach()}
+        out = self.d_forward(run, fake)
+        loss = run.loss.g(out["adv"]).mean()
+        logs = {"g_loss": loss.detach()}
+        weight = run.cfg.loss.class_weight
+        if weight:
+            cls = F.cross_entropy(out["cls"], fake["label"])
+            loss = loss + weight * cls
+            logs["g_class_loss"] = cls.detach()
+        return loss, logs
 
     def on_step_end(self, run: Trainer) -> None:
         """Called after each G step; ``run.step`` counts finished G steps."""

@@ -209,6 +209,9 @@ class Trainer(Checkpointing):
                 f"the dataset ({type(ds).__name__}) does not follow the ganlab dataset protocol (get_batch, shape, "
                 "labels); wrap it: ganlab.core.data.from_torch(dataset, name=...)"
             )
+        where = f"backbone {self.cfg.model.backbone!r}" if self.cfg.model.backbone != "custom" else "your models"
+        if self.cfg.loss.class_weight and not self.num_classes:
+            raise ContractError(f"{where}: loss.class_weight (ACGAN) needs a class-conditional G (num_classes > 0)")
         real = ds.get_batch(list(range(min(2, len(ds)))))["image"]
         if len(real) < 2:
             real = None
@@ -219,11 +222,11 @@ class Trainer(Checkpointing):
                 data_shape=shape,
                 num_classes=int(getattr(ds, "num_classes", 0) or 0),
                 real=real,
-                heads=tuple(getattr(self.method, "d_heads", ("adv",))),
+                heads=tuple(getattr(self.method, "d_heads", ("adv",)))
+                + (("cls",) if self.cfg.loss.class_weight else ()),
                 device=self.device,
             )
         except ContractError as exc:
-            where = f"backbone {self.cfg.model.backbone!r}" if self.cfg.model.backbone != "custom" else "your models"
             raise ContractError(f"{where} on dataset {self.cfg.data.name!r}: {exc}") from None
 
     # ------------------------------------------------------------------------------------------- run object

@@ -1,0 +1,220 @@
+"""The metric protocol of a setting: its data, the in-domain feature extractor trained here, the reference features,
+and the evaluation of a method's samples — every number returned with the protocol it was measured under.
+
+Shared files of a setting live in ``<suite run>/<setting>/_shared/`` and are made once, before any cell runs
+(:func:`prepare`): the classifier checkpoint and the features of every training image.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ganlab.core.fileio import atomic_write_bytes, atomic_write_text
+
+__all__ = ["SettingContext", "evaluate_samples"]
+
+
+def _device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class SettingContext:
+    """One setting of a suite run: its dataset, extractor and reference features (made once, then read)."""
+
+    def __init__(self, suite: Any, name: str, root: str | Path) -> None:
+        self.suite, self.name = suite, name
+        self.spec = suite.settings[name]
+        self.dir = Path(root) / name
+        self.shared = self.dir / "_shared"
+        self._dataset = None
+        self._extractor = None
+        self._features: np.ndarray | None = None
+
+    # ------------------------------------------------------------------------------------------------ data
+    @property
+    def data_cfg(self) -> dict[str, Any]:
+        return dict(self.spec.run.get("data", {}))
+
+    @property
+    def dataset(self) -> Any:
+        if self._dataset is None:
+            from ganlab.core.data import get_dataset
+
+            d = self.data_cfg
+            self._dataset = get_dataset(
+                d.get("name", "mnist5k"),
+                root=d.get("root"),
+                split=d.get("split", "train"),
+                resolution=d.get("resolution"),
+                **dict(d.get("options", {})),
+            )
+        return self._dataset
+
+    # ------------------------------------------------------------------------------------------- extractor
+    @property
+    def classifier_path(self) -> Path:
+        return self.shared / "classifier.pt"
+
+    def prepare(self, progress: bool = False) -> None:
+        """Train the in-domain classifier and extract the reference features, unless already done."""
+        ext = self.spec.protocol.extractor
+        if ext is None or (self.shared / "features.npy").is_file():
+            return
+        from ganlab.core.features.indomain import train_classifier_on_dataset
+
+        if ext.name is None and not self.classifier_path.is_file():
+            d = self.data_cfg
+            _, meta = train_classifier_on_dataset(
+                d.get("name", "mnist5k"),
+                arch=ext.arch,
+                split=d.get("split", "train"),
+                test_split=None,
+                holdout=ext.holdout,
+                resolution=d.get("resolution"),
+                dataset_options=dict(d.get("options", {})),
+                out=self.classifier_path,
+                progress=progress,
+                epochs=ext.epochs,
+                seed=ext.seed,
+            )
+            atomic_write_text(self.shared / "classifier.json", json.dumps(meta, indent=2, default=str))
+        feats = self.embed(self.dataset)
+        buf = io.BytesIO()
+        np.save(buf, feats)
+        atomic_write_bytes(self.shared / "features.npy", buf.getvalue())
+
+    @property
+    def extractor_name(self) -> str:
+        ext = self.spec.protocol.extractor
+        return ext.name if ext is not None and ext.name else f"classifier:{self.classifier_path}"
+
+    def _get_extractor(self, **extra: Any) -> Any:
+        from ganlab.core.features import get_extractor
+
+        ext = self.spec.protocol.extractor
+        return get_extractor(self.extractor_name, **{**(ext.options if ext is not None else {}), **extra})
+
+    @property
+    def extractor(self) -> Any:
+        if self._extractor is None:
+            self._extractor = self._get_extractor()
+        return self._extractor
+
+    def logits(self, images: Any) -> np.ndarray:
+        """Class log-probabilities (Inception) or logits (an in-domain classifier), for the Inception Score."""
+        from ganlab.core.features import extract_features
+
+        out = "logprobs" if self.extractor_name.split(":")[0] == "inception" else "logits"
+        return extract_features(self._get_extractor(output=out), images, batch_size=256, device=_device(),
+                                progress=False)  # fmt: skip
+
+    def embed(self, images: Any) -> np.ndarray:
+        from ganlab.core.features import extract_features
+
+        return extract_features(self.extractor, images, batch_size=256, device=_device(), progress=False)
+
+    @property
+    def features(self) -> np.ndarray:
+        """Features of every training item (dataset order): the extractor's, or the raw vectors of 2-D toy data."""
+        if self._features is None:
+            if self.spec.protocol.extractor is None:
+                ds = self.dataset
+                self._features = ds.get_batch(np.arange(len(ds)))["image"].flatten(1).numpy().astype(np.float32)
+            else:
+                self._features = np.load(self.shared / "features.npy")
+        return self._features
+
+    def classifier_accuracy(self) -> float | None:
+        path = self.shared / "classifier.json"
+        return json.loads(path.read_text()).get("accuracy") if path.is_file() else None
+
+    def protocol(self) -> dict[str, Any]:
+        """The protocol of this setting's numbers (saved beside every value)."""
+        p = self.spec.protocol
+        out: dict[str, Any] = {"dataset": self.data_cfg.get("name"), "n_fake": p.n_fake}
+        if p.extractor is not None and p.extractor.name:
+            out["extractor"] = f"{p.extractor.name} (pretrained; {self.extractor.protocol().get('resize', '')})"
+        elif p.extractor is not None:
+            acc = self.classifier_accuracy()
+            out["extractor"] = (
+                f"in-domain {p.extractor.arch} trained here ({p.extractor.epochs} epochs, held-out accuracy "
+                f"{acc:.3f}; stands in for Inception)"
+                if acc is not None
+                else f"in-domain {p.extractor.arch} trained here"
+            )
+        if p.extractor is not None:
+            out["fid_reference"] = f"all {len(self.dataset)} training images"
+            out["prdc_n_real"] = p.n_real or len(self.dataset)
+            out["k"] = p.k
+        return out
+
+
+def _group_recall(ctx: SettingContext, fake_feats: np.ndarray, k: int) -> float:
+    from ganlab.core.metrics.prdc import precision_recall
+
+    minor = np.flatnonzero(ctx.dataset.groups == 1)
+    return float(precision_recall(ctx.features[minor], fake_feats, k=k)["recall"])
+
+
+def evaluate_samples(ctx: SettingContext, samples: dict[str, torch.Tensor], seed: int) -> dict[str, float]:
+    """Every metric of the setting's protocol on ``samples`` (``image`` (N, ...) in [-1, 1], optional ``label``)."""
+    p = ctx.spec.protocol
+    images = samples["image"].float().cpu()
+    out: dict[str, float] = {}
+    t0 = time.perf_counter()
+    if p.metrics:
+        from ganlab.core.metrics.fid import fid_from_features
+
+        fake = ctx.embed(images)
+        real = ctx.features
+        if "fid" in p.metrics:
+            out["fid"] = float(fid_from_features(real, fake))
+        if "prdc" in p.metrics:
+            from ganlab.core.metrics.prdc import prdc
+
+            if p.n_real is not None and p.n_real < len(real):
+                real = real[np.sort(np.random.default_rng(seed).choice(len(real), p.n_real, replace=False))]
+            out.update({k: float(v) for k, v in prdc(real, fake, k=p.k).items()})
+        if "is" in p.metrics:
+            from ganlab.core.metrics.inception_score import inception_score
+
+            out["is"], out["is_std"] = (float(v) for v in inception_score(ctx.logits(images), splits=10))
+        if p.minority:
+            from ganlab.diagan.analysis import minor_occurrence
+
+            out["minority_share"] = minor_occurrence(images)
+            out["minority_recall"] = _group_recall(ctx, fake, p.k)
+    if p.modes:
+        from ganlab.core.metrics.modes import mode_statistics
+
+        ds = ctx.dataset
+        min_count = max(1, round(20 * len(images) / 10_000))  # Dia-GAN/PacGAN: 20 good samples of 10k cover a mode
+        stats = mode_statistics(images.numpy(), ds.centers, ds.sigma, threshold=4.0, min_count=min_count)
+        out["modes_covered"] = float(stats["modes_covered"])
+        out["high_quality"] = float(stats["high_quality_fraction"])
+    if p.capacity and "label" in samples:
+        from ganlab.core.metrics.capacity import fitting_capacity
+
+        ds = ctx.dataset
+        rng = np.random.default_rng(seed)
+        test = np.sort(rng.choice(len(ds), min(len(ds), 2000), replace=False))
+        real = ds.get_batch(test)
+        res = fitting_capacity(
+            (images[: p.capacity_samples], samples["label"][: p.capacity_samples].cpu().numpy()),
+            real["image"],
+            real["label"].numpy(),
+            num_classes=ds.num_classes,
+            device="cpu",
+            progress=False,
+            epochs=p.capacity_epochs,
+        )
+        out["classifier_accuracy"] = float(res["fitting_capacity"])
+    out["eval_s"] = time.perf_counter() - t0
+    return out

@@ -1,0 +1,129 @@
+"""Running a suite: prepare each setting once, then run the cells — one after another here (each through the core
+trainer, so through Accelerate on whatever devices there are), or one job per training on a SLURM cluster (or
+submitit's local executor) — and write the report.
+
+Cells that share a training (same setting, seed and training parts) form one job, so two jobs never write the same
+training run. A suite re-run skips finished cells and resumes unfinished trainings from their checkpoints.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from ganlab.benchmarks.cells import Cell, read_cell, run_cell
+from ganlab.benchmarks.protocol import SettingContext
+from ganlab.core.config import to_dict
+from ganlab.core.errors import ConfigError
+from ganlab.core.fileio import atomic_write_text
+
+__all__ = ["jobs", "run_suite", "status"]
+
+Executor = Literal["local", "submitit-local", "slurm"]
+
+
+def _contexts(suite: Any, root: Path) -> dict[str, SettingContext]:
+    return {s: SettingContext(suite, s, root) for s in suite.settings}
+
+
+def jobs(suite: Any, root: Path, contexts: dict[str, SettingContext] | None = None) -> list[list[Cell]]:
+    """The suite's cells grouped by the training they share, in suite order."""
+    contexts = contexts or _contexts(suite, root)
+    groups: OrderedDict[tuple[str, str, int], list[Cell]] = OrderedDict()
+    for setting, method, seed in suite.cells():
+        cell = Cell(suite, setting, method, seed, root, ctx=contexts[setting])
+        groups.setdefault((setting, cell.signature(), seed), []).append(cell)
+    return list(groups.values())
+
+
+def check_suite(suite: Any, contexts: dict[str, SettingContext]) -> list[str]:
+    """Refuse, before any training, a method that cannot run on a setting's data; returns the not-installed notes."""
+    notes = []
+    for setting, method, _ in suite.cells():
+        cell = Cell(suite, setting, method, suite.seeds[0], contexts[setting].dir.parent, ctx=contexts[setting])
+        for part in cell.parts.parts:
+            why = part.missing()
+            if why:
+                notes.append(f"{method}: {why}")
+                break
+            why = part.unfit(contexts[setting].dataset)
+            if why:
+                raise ConfigError(
+                    f"suite {suite.name!r}: method {method!r} cannot run on setting {setting!r}: {why}; list the "
+                    "settings it runs on under methods.<name>.settings"
+                )
+    return sorted(set(notes))
+
+
+def _run_job(cells: list[Cell]) -> list[dict[str, Any]]:
+    return [run_cell(c) for c in cells]
+
+
+def run_suite(
+    suite: Any,
+    root: str | Path,
+    executor: Executor = "local",
+    progress: bool = True,
+    slurm: dict[str, Any] | None = None,
+) -> Path:
+    """Run every cell of ``suite`` into ``root`` (skipping finished ones) and write the report; returns summary.md."""
+    from ganlab.benchmarks.report import report
+
+    root = Path(root)
+    t0 = time.perf_counter()
+    contexts = _contexts(suite, root)
+    notes = check_suite(suite, contexts)  # bad input fails here, before anything is written
+    atomic_write_text(root / "suite.yaml", yaml.safe_dump(to_dict(suite), sort_keys=False))
+    for ctx in contexts.values():
+        ctx.prepare(progress=progress)
+    work = jobs(suite, root, contexts)
+    if executor == "local":
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=sum(len(j) for j in work), desc=f"suite {suite.name}", unit="cell", disable=not progress)
+        for job in work:
+            for cell in job:
+                bar.set_postfix_str(f"{cell.setting}/{cell.method_name}/seed{cell.seed}")
+                run_cell(cell)
+                bar.update(1)
+        bar.close()
+    else:
+        import submitit
+
+        folder = root / "_submitit"
+        if executor == "submitit-local":
+            ex = submitit.LocalExecutor(folder=str(folder))
+            ex.update_parameters(timeout_min=int((slurm or {}).get("timeout_min", 60)))
+        else:
+            ex = submitit.AutoExecutor(folder=str(folder), cluster="slurm")
+            ex.update_parameters(**{"timeout_min": 24 * 60, "gpus_per_node": 1, **(slurm or {})})
+        submitted = [ex.submit(_run_job, job) for job in work]
+        for s in submitted:
+            s.result()
+    for note in notes:
+        print(f"note: {note}")
+    return report(root, suite, wall_s=time.perf_counter() - t0)
+
+
+def status(suite: Any, root: str | Path) -> list[dict[str, Any]]:
+    """done / failed / skipped / running / pending for every cell of a suite run."""
+    from ganlab.core.fileio import RunLock, RunLockedError
+
+    root = Path(root)
+    out = []
+    for job in jobs(suite, root):
+        for cell in job:
+            rec = read_cell(cell.dir)
+            state = rec["status"] if rec else "pending"
+            if state == "pending" and (cell.train_dir / ".lock").exists():
+                try:
+                    RunLock(cell.train_dir).check_free()
+                except RunLockedError:
+                    state = "running"
+            out.append({"setting": cell.setting, "method": cell.method_name, "seed": cell.seed, "status": state,
+                        "message": (rec or {}).get("message", "")})  # fmt: skip
+    return out
