@@ -195,6 +195,15 @@ class _Chunks(torch.utils.data.Dataset):
         return self.dataset.get_batch(np.arange(a, min(a + self.batch_size, len(self.dataset))))["image"]
 
 
+def extractor_of(features: InstanceFeatures, options: dict[str, Any] | None = None) -> Any:
+    """The extractor that produced ``features`` (to embed new images in the same space, e.g. for transfer)."""
+    spec = features.meta.get("extractor_spec")
+    if not spec:
+        raise DatasetError("these features do not record their extractor; pass the extractor by name")
+    opts = {k: v for k, v in (features.meta.get("extractor_options") or {}).items() if k in ("output", "image_size")}
+    return resolve_extractor(spec, {**opts, **(options or {})})
+
+
 def resolve_extractor(name: str, options: dict[str, Any] | None = None) -> Any:
     """A core feature extractor by name (``swav``, ``resnet50``, ``classifier:<path>``, ``random:<arch>``...)."""
     from ganlab.core.features import get_extractor
@@ -214,6 +223,7 @@ def extract_instance_features(
     device: torch.device | str | None = None,
     progress: bool = True,
     overwrite: bool = False,
+    spec: str | None = None,
 ) -> InstanceFeatures:
     """Extract the (raw) features of every dataset item, and of its h-flipped image, into the folder ``out``.
 
@@ -225,6 +235,7 @@ def extract_instance_features(
     from ganlab.core.features.extract import check_images, tf32_disabled
 
     if isinstance(extractor, str):
+        spec = spec or extractor
         extractor = resolve_extractor(extractor)
     out = Path(out)
     if out.exists() and not overwrite:
@@ -286,6 +297,7 @@ def extract_instance_features(
             "fingerprint": content_fingerprint(feats, feats_f),
             "preprocessing": "training-resolution image in [-1, 1]; the extractor's own normalisation and resize",
             **extractor.protocol(),
+            "extractor_spec": spec,  # the name to rebuild the extractor with (transfer)
             "extractor_options": extractor.options,
         }
         del feats, feats_f
@@ -354,5 +366,6 @@ def cached_instance_features(
         feats.check_dataset(dataset)
         return feats
     return extract_instance_features(
-        dataset, ext, folder, flip=flip, batch_size=batch_size, device=device, progress=progress, overwrite=True
+        dataset, ext, folder, flip=flip, batch_size=batch_size, device=device, progress=progress, overwrite=True,
+        spec=extractor_name,
     )

@@ -345,3 +345,49 @@ def instance_scores(neighbourhoods: Neighbourhoods) -> dict[str, np.ndarray]:
         "neighbour_in_degree": neighbourhoods.in_degree().astype(np.float64),
     }
 
+
+
+@dataclass
+class BaselineOptions:
+    """The BigGAN baselines of the IC-GAN paper: vanilla training with the same augmentations."""
+
+    hflip: bool = False  # "DA (d)": 50 % flipped real images
+    diffaugment: str = ""  # "translation" (ImageNet-LT, COCO-Stuff)
+
+    def validate(self) -> None:
+        check_policy(self.diffaugment)
+
+
+@METHODS.register("icgan_baseline")
+class BigGANBaseline(Method):
+    """Class-conditional or unconditional (constant labels, a G with ``constant_conditioning``) BigGAN with the
+    official hflips / DiffAugment; both D halves in one pass as in the official code."""
+
+    name = "icgan_baseline"
+    Options = BaselineOptions
+
+    def __init__(self, options: Any = None) -> None:
+        super().__init__(options)
+        self.options.validate()
+
+    def next_real(self, run: Trainer) -> Batch:
+        batch = run.next_batch("main")
+        if self.options.hflip:
+            flip = torch.rand(batch["image"].shape[0]) < 0.5
+            batch["image"] = hflip(batch["image"], flip)
+        return batch
+
+    def d_forward(self, run: Trainer, batch: Batch, module=None) -> dict[str, torch.Tensor]:
+        d = module if module is not None else run.D
+        x = diff_augment(batch["image"], self.options.diffaugment) if self.options.diffaugment else batch["image"]
+        return d(x, y=batch.get("label") if run.num_classes else None)
+
+    def d_loss(self, run: Trainer, real: Batch, fake: Batch) -> tuple[torch.Tensor, dict[str, float]]:
+        n_f = fake["image"].shape[0]
+        both: Batch = {"image": torch.cat([fake["image"].detach(), real["image"]])}
+        if run.num_classes:
+            both["label"] = torch.cat([fake["label"], real["label"]])
+        out = self.d_forward(run, both)["adv"]
+        loss_f = run.loss.d_fake(out[:n_f]).mean()
+        loss_r = run.loss.d_real(out[n_f:]).mean()
+        return loss_r + loss_f, {"d_loss_real": loss_r.detach(), "d_loss_fake": loss_f.detach()}

@@ -70,8 +70,8 @@ class OfficialRun:
     diffaugment: str = ""
 
 
-def _run(name: str, preset: str, **kw: Any) -> OfficialRun:
-    return OfficialRun(name, preset, **kw)
+def _run(name: str, preset: str, options: dict | None = None, **kw: Any) -> OfficialRun:
+    return OfficialRun(name, preset, dict(options or {}), **kw)
 
 
 OFFICIAL_RUNS: list[OfficialRun] = [
