@@ -200,7 +200,8 @@ def extractor_of(features: InstanceFeatures, options: dict[str, Any] | None = No
     spec = features.meta.get("extractor_spec")
     if not spec:
         raise DatasetError("these features do not record their extractor; pass the extractor by name")
-    opts = {k: v for k, v in (features.meta.get("extractor_options") or {}).items() if k in ("output", "image_size")}
+    keep = ("output", "image_size") + (("seed", "in_channels") if str(spec).startswith("random:") else ())
+    opts = {k: v for k, v in (features.meta.get("extractor_options") or {}).items() if k in keep}
     return resolve_extractor(spec, {**opts, **(options or {})})
 
 
@@ -250,6 +251,8 @@ def extract_instance_features(
 
         device = _default_device()
     device = torch.device(device)
+    if spec is None and not str(extractor.name).startswith("classifier:"):
+        spec = extractor.name  # a registry name rebuilds it (a classifier needs its path, given as spec)
     extractor = extractor.to(device).eval()
     dim = int(extractor.dim)
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")

@@ -287,6 +287,9 @@ def _stratified(ctx: _Context, run: Trained, stored: Any, seed: int) -> dict[str
         idx = np.flatnonzero(np.isin(ref_labels, classes))
         if len(idx) < 2:
             continue
+        p = ctx.cfg.experiment
+        if p.n_real is not None and len(idx) > p.n_real:  # at most n_real reference images per group
+            idx = np.sort(np.random.default_rng(0).choice(idx, size=p.n_real, replace=False))
         ref = subset(ctx.reference, idx)
         real = ev.real_features(ctx.extractor, ref, None, device=ctx.device)
         fn = sample_fn(run, stored, seed, labels=ref_labels[idx])
