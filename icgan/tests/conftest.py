@@ -26,8 +26,19 @@ def small_digits(digits):
 
 
 def tiny_model(num_classes: int = 0, feat_dim: int = 84, **extra) -> dict:
-    opts = {"resolution": 32, "channels": 1, "ch": 4, "z_dim": 32, "shared_dim": 16, "feat_embed_dim": 16,
-            "g_attn": "0", "d_attn": "0", "num_classes": num_classes, "feat_dim": feat_dim, **extra}  # fmt: skip
+    opts = {
+        "resolution": 32,
+        "channels": 1,
+        "ch": 4,
+        "z_dim": 32,
+        "shared_dim": 16,
+        "feat_embed_dim": 16,
+        "g_attn": "0",
+        "d_attn": "0",
+        "num_classes": num_classes,
+        "feat_dim": feat_dim,
+        **extra,
+    }
     return {"backbone": "biggan", "options": opts}
 
 
@@ -42,8 +53,15 @@ def tiny_config(tmp_path, *, steps: int = 2, method_options: dict | None = None,
         "model": model or tiny_model(),
         "loss": {"name": "hinge"},
         "optim": {"g_lr": 1e-4, "d_lr": 1e-4, "betas": [0.0, 0.999]},
-        "train": {"steps": steps, "batch_size": 8, "log_every": 0, "sample_every": 0, "checkpoint_every": 0,
-                  "progress": False, "sample_grid": 16},  # fmt: skip
+        "train": {
+            "steps": steps,
+            "batch_size": 8,
+            "log_every": 0,
+            "sample_every": 0,
+            "checkpoint_every": 0,
+            "progress": False,
+            "sample_grid": 16,
+        },
         "method": {"name": "icgan", "options": {"extractor": "random:lenet", "k": 5, **(method_options or {})}},
     }
     raw.update(kw)

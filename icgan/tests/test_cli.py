@@ -3,8 +3,6 @@ sample, transfer, and the parameter table; a bad input exits 2 with one line."""
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -25,19 +23,86 @@ def photos(tmp_path, digits):
 def test_readme_flow_on_an_image_folder(tmp_path, photos, capsys):
     run = tmp_path / "runs"
     feats, nbrs = tmp_path / "feats", tmp_path / "nbrs.npz"
-    assert main(["icgan", "features", "--dataset", "image_folder", "--root", str(photos), "--resolution", "32",
-                 "--extractor", "random:resnet20", "--out", str(feats), "--batch-size", "64"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "icgan",
+                "features",
+                "--dataset",
+                "image_folder",
+                "--root",
+                str(photos),
+                "--resolution",
+                "32",
+                "--extractor",
+                "random:resnet20",
+                "--out",
+                str(feats),
+                "--batch-size",
+                "64",
+            ]
+        )
+        == 0
+    )
     assert main(["icgan", "neighbours", str(feats), "--k", "5", "--out", str(nbrs)]) == 0
-    model = ("model.backbone=biggan", "model.options={resolution: 32, ch: 4, z_dim: 32, shared_dim: 16, "
-             "feat_embed_dim: 16, g_attn: '0', d_attn: '0', num_classes: 0, feat_dim: 64}")  # fmt: skip
-    assert main(["icgan", "train", "data.name=image_folder", f"data.root={photos}", "data.resolution=32", *model,
-                 f"method.options.features={feats}", f"method.options.neighbours={nbrs}", "method.options.k=5",
-                 "train.steps=2", "train.batch_size=8", "train.progress=false", f"out_dir={run}", "name=mine"]) == 0  # fmt: skip
+    model = (
+        "model.backbone=biggan",
+        "model.options={resolution: 32, ch: 4, z_dim: 32, shared_dim: 16, "
+        "feat_embed_dim: 16, g_attn: '0', d_attn: '0', num_classes: 0, feat_dim: 64}",
+    )
+    assert (
+        main(
+            [
+                "icgan",
+                "train",
+                "data.name=image_folder",
+                f"data.root={photos}",
+                "data.resolution=32",
+                *model,
+                f"method.options.features={feats}",
+                f"method.options.neighbours={nbrs}",
+                "method.options.k=5",
+                "train.steps=2",
+                "train.batch_size=8",
+                "train.progress=false",
+                f"out_dir={run}",
+                "name=mine",
+            ]
+        )
+        == 0
+    )
     assert main(["icgan", "kmeans", str(feats), "--n", "6", "--out", str(tmp_path / "stored.npz")]) == 0
-    assert main(["icgan", "sample", str(run / "mine"), "--instances", str(tmp_path / "stored.npz"), "--rows", "4",
-                 "--out", str(tmp_path / "sheet.png")]) == 0  # fmt: skip
-    assert main(["icgan", "transfer", str(run / "mine"), str(photos), "--limit", "3", "--out",
-                 str(tmp_path / "transfer.png")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "icgan",
+                "sample",
+                str(run / "mine"),
+                "--instances",
+                str(tmp_path / "stored.npz"),
+                "--rows",
+                "4",
+                "--out",
+                str(tmp_path / "sheet.png"),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "icgan",
+                "transfer",
+                str(run / "mine"),
+                str(photos),
+                "--limit",
+                "3",
+                "--out",
+                str(tmp_path / "transfer.png"),
+            ]
+        )
+        == 0
+    )
     assert Image.open(tmp_path / "sheet.png").size[0] > 0 and Image.open(tmp_path / "transfer.png").size[0] > 0
     out = capsys.readouterr().out
     assert '"images": 3' in out and '"skipped": 0' in out

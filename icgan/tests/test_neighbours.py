@@ -13,7 +13,9 @@ from ganlab.icgan.neighbours import Neighbourhoods, compute_neighbourhoods
 
 def _features(n=400, d=32, seed=0):
     rng = np.random.default_rng(seed)
-    return InstanceFeatures.from_arrays(np.abs(rng.normal(size=(n, d))).astype(np.float32) * rng.uniform(0.5, 3, (n, 1)))
+    return InstanceFeatures.from_arrays(
+        np.abs(rng.normal(size=(n, d))).astype(np.float32) * rng.uniform(0.5, 3, (n, 1))
+    )
 
 
 def test_equal_sklearn_cosine_neighbours_with_self_excluded():

@@ -31,9 +31,13 @@ def test_the_closed_form_reproduces_published_biggan_counts():
 def test_paper_table2_counts_within_the_printed_precision():
     # IC-GAN Table 2 prints G only, in whole millions
     for preset, opts, paper in (
-        ("icgan128_coco", {}, 22), ("icgan256_coco", {}, 26), ("icgan128_ch96", {}, 77), ("icgan256_ch96", {}, 90),
-        ("biggan128_coco_uncond", {"num_classes": 1000}, 18), ("biggan256_coco_uncond", {"num_classes": 1000}, 21),
-    ):  # fmt: skip
+        ("icgan128_coco", {}, 22),
+        ("icgan256_coco", {}, 26),
+        ("icgan128_ch96", {}, 77),
+        ("icgan256_ch96", {}, 90),
+        ("biggan128_coco_uncond", {"num_classes": 1000}, 18),
+        ("biggan256_coco_uncond", {"num_classes": 1000}, 21),
+    ):
         g = param_counts(preset, **opts)["G"]
         assert abs(g / 1e6 - paper) < 0.5 + 0.011 * paper, (preset, g)
     assert UNUSED_EMBEDDING == 128000

@@ -13,7 +13,7 @@
 
 __version__ = "0.1.0"
 
-from ganlab.icgan.api import (  # noqa: E402
+from ganlab.icgan.api import (
     ICGAN,
     ICGANOptions,
     InstanceFeatures,

@@ -67,7 +67,9 @@ def load_run(run_dir: str | Path, device: Any = "cpu", checkpoint: str | Path | 
     run_dir = Path(run_dir)
     manifest = run_dir / "icgan" / "run.json"
     if not manifest.is_file():
-        raise CheckpointError(f"{run_dir} is not an IC-GAN run directory (no icgan/run.json); train with `ganlab icgan train`")
+        raise CheckpointError(
+            f"{run_dir} is not an IC-GAN run directory (no icgan/run.json); train with `ganlab icgan train`"
+        )
     info = json.loads(manifest.read_text())
     ckpt = latest_checkpoint(checkpoint or run_dir)
     G, _, cfg, state = load_models(ckpt, device=device, ema=True, critic="none")

@@ -1,11 +1,11 @@
 """``ganlab icgan ...``: features, neighbours, kmeans, train, sample, transfer, evaluate, params, repro.
 
-    ganlab icgan features --dataset image_folder --root photos/ --resolution 64 --extractor swav --out runs/feats
-    ganlab icgan neighbours runs/feats --k 50 --out runs/nbrs.npz
-    ganlab icgan train run.yaml method.options.features=runs/feats method.options.neighbours=runs/nbrs.npz
-    ganlab icgan kmeans runs/feats --n 1000 --out runs/stored.npz
-    ganlab icgan sample runs/icgan --instances runs/stored.npz --out sheet.png
-    ganlab icgan transfer runs/icgan other_photos/ --out transfer.png
+ganlab icgan features --dataset image_folder --root photos/ --resolution 64 --extractor swav --out runs/feats
+ganlab icgan neighbours runs/feats --k 50 --out runs/nbrs.npz
+ganlab icgan train run.yaml method.options.features=runs/feats method.options.neighbours=runs/nbrs.npz
+ganlab icgan kmeans runs/feats --n 1000 --out runs/stored.npz
+ganlab icgan sample runs/icgan --instances runs/stored.npz --out sheet.png
+ganlab icgan transfer runs/icgan other_photos/ --out transfer.png
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ def _dataset(args: argparse.Namespace):
     from ganlab.core.data import get_dataset
     from ganlab.core.metrics.cli import _parse_kv
 
-    return get_dataset(args.dataset, root=args.root, split=args.split, resolution=args.resolution,
-                       **_parse_kv(args.dataset_option))  # fmt: skip
+    return get_dataset(
+        args.dataset, root=args.root, split=args.split, resolution=args.resolution, **_parse_kv(args.dataset_option)
+    )
 
 
 def _features(args: argparse.Namespace) -> int:
@@ -31,8 +32,16 @@ def _features(args: argparse.Namespace) -> int:
 
     ext = resolve_extractor(args.extractor, _parse_kv(args.extractor_option))  # missing weights fail before data
     ds = _dataset(args)
-    feats = extract_instance_features(ds, ext, args.out, flip=not args.no_flip, batch_size=args.batch_size,
-                                      num_workers=args.num_workers, device=args.device, overwrite=args.overwrite)  # fmt: skip
+    feats = extract_instance_features(
+        ds,
+        ext,
+        args.out,
+        flip=not args.no_flip,
+        batch_size=args.batch_size,
+        num_workers=args.num_workers,
+        device=args.device,
+        overwrite=args.overwrite,
+    )
     print(json.dumps({"out": args.out, "n": len(feats), "dim": feats.dim, "fingerprint": feats.fingerprint}))
     return 0
 
@@ -61,8 +70,9 @@ def _kmeans(args: argparse.Namespace) -> int:
         nb = Neighbourhoods.load(args.neighbours, feats)
         if args.labels_from:
             labels = np.asarray(_dataset_named(args.labels_from).labels)
-    stored = select_instances(feats, args.n, method=args.selection, seed=args.seed, neighbourhoods=nb, labels=labels,
-                              device=args.device)  # fmt: skip
+    stored = select_instances(
+        feats, args.n, method=args.selection, seed=args.seed, neighbourhoods=nb, labels=labels, device=args.device
+    )
     stored.save(args.out)
     print(json.dumps({"out": args.out, "stored": len(stored), "selection": args.selection}))
     return 0
@@ -101,8 +111,13 @@ def _stored(args: argparse.Namespace, run):
     if args.instances:
         return StoredInstances.load(args.instances, run.features)
     labels = run.dataset().labels if run.class_conditional else None
-    return select_instances(run.features, min(args.n_instances, len(run.features)), method="kmeans",
-                            neighbourhoods=run.neighbourhoods, labels=labels)  # fmt: skip
+    return select_instances(
+        run.features,
+        min(args.n_instances, len(run.features)),
+        method="kmeans",
+        neighbourhoods=run.neighbourhoods,
+        labels=labels,
+    )
 
 
 def _sample(args: argparse.Namespace) -> int:
@@ -120,8 +135,15 @@ def _sample(args: argparse.Namespace) -> int:
         rows = min(args.rows, len(stored))
         images = run.dataset().get_batch(stored.indices[:rows])["image"] if stored.indices is not None else None
         labels = torch.from_numpy(stored.neighbour_labels[:rows, 0]) if stored.neighbour_labels is not None else None
-        sheet = instance_sheet(run.G, torch.from_numpy(stored.features[:rows]), images, args.per_instance,
-                               labels=labels, seed=args.seed, device=args.device)  # fmt: skip
+        sheet = instance_sheet(
+            run.G,
+            torch.from_numpy(stored.features[:rows]),
+            images,
+            args.per_instance,
+            labels=labels,
+            seed=args.seed,
+            device=args.device,
+        )
         atomic_write_bytes(out, images_png(sheet, args.per_instance + (images is not None)))
         print(json.dumps({"out": str(out), "rows": rows}))
         return 0
@@ -143,8 +165,9 @@ def _transfer(args: argparse.Namespace) -> int:
     run = load_run(args.run, device=args.device)
     ext = extractor_of(run.features)
     G = run.G
-    stored, imgs = folder_instances(args.folder, ext, resolution=G.resolution, channels=G.channels,
-                                    device=args.device, limit=args.limit)  # fmt: skip
+    stored, imgs = folder_instances(
+        args.folder, ext, resolution=G.resolution, channels=G.channels, device=args.device, limit=args.limit
+    )
     labels = None
     if run.class_conditional:
         if args.label is None:
@@ -152,8 +175,15 @@ def _transfer(args: argparse.Namespace) -> int:
 
             raise ConfigError("a class-conditional IC-GAN needs --label CLASS for transfer samples")
         labels = torch.full((len(stored),), int(args.label))
-    sheet = instance_sheet(G, torch.from_numpy(stored.features), imgs.images, args.per_instance, labels=labels,
-                           seed=args.seed, device=args.device)  # fmt: skip
+    sheet = instance_sheet(
+        G,
+        torch.from_numpy(stored.features),
+        imgs.images,
+        args.per_instance,
+        labels=labels,
+        seed=args.seed,
+        device=args.device,
+    )
     atomic_write_bytes(Path(args.out), images_png(sheet, args.per_instance + 1))
     if args.save_instances:
         stored.save(args.save_instances)
@@ -169,9 +199,18 @@ def _params(args: argparse.Namespace) -> int:
     rows = []
     for r in OFFICIAL_RUNS:
         ours, off, diff = param_counts(r.preset, **r.options), official_counts(r), expected_difference(r)
-        rows.append({"config": r.name, "preset": r.preset, "G": ours["G"], "D": ours["D"], "official_G": off["G"],
-                     "official_D": off["D"], "unused_in_official_G": diff["G"],
-                     "exact": ours["G"] + diff["G"] == off["G"] and ours["D"] == off["D"]})  # fmt: skip
+        rows.append(
+            {
+                "config": r.name,
+                "preset": r.preset,
+                "G": ours["G"],
+                "D": ours["D"],
+                "official_G": off["G"],
+                "official_D": off["D"],
+                "unused_in_official_G": diff["G"],
+                "exact": ours["G"] + diff["G"] == off["G"] and ours["D"] == off["D"],
+            }
+        )
     print(records_to_markdown(rows, "IC-GAN official configs: trainable parameters, ours vs the official code"))
     return 0
 

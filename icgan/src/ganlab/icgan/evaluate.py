@@ -38,8 +38,9 @@ def reference_indices(n_total: int, n_real: int | None, seed: int = 0) -> np.nda
     return np.sort(np.random.default_rng(seed).permutation(n_total)[:n_real])
 
 
-def real_features(extractor: Any, reference: Any, n_real: int | None, *, seed: int = 0, device: Any = "cpu",
-                  batch_size: int = 256) -> np.ndarray:  # fmt: skip
+def real_features(
+    extractor: Any, reference: Any, n_real: int | None, *, seed: int = 0, device: Any = "cpu", batch_size: int = 256
+) -> np.ndarray:
     from ganlab.core.data import subset
     from ganlab.core.features import extract_features
 
@@ -48,8 +49,9 @@ def real_features(extractor: Any, reference: Any, n_real: int | None, *, seed: i
     return extract_features(extractor, src, batch_size=batch_size, device=device, progress=False)
 
 
-def fake_features(extractor: Any, sample_fn: Callable[[int], torch.Tensor], n: int, *, device: Any = "cpu",
-                  batch_size: int = 256) -> np.ndarray:  # fmt: skip
+def fake_features(
+    extractor: Any, sample_fn: Callable[[int], torch.Tensor], n: int, *, device: Any = "cpu", batch_size: int = 256
+) -> np.ndarray:
     from ganlab.core.features import extract_features
 
     return extract_features(extractor, sample_fn, n=n, batch_size=batch_size, device=device, progress=False)

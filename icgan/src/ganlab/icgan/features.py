@@ -158,7 +158,9 @@ class InstanceFeatures:
         path = Path(path)
         meta_file = path / "features.json"
         if not meta_file.is_file():
-            raise DatasetError(f"{path} is not an instance-feature folder (no features.json); run `ganlab icgan features`")
+            raise DatasetError(
+                f"{path} is not an instance-feature folder (no features.json); run `ganlab icgan features`"
+            )
         meta = json.loads(meta_file.read_text())
         if meta.get("format") != FORMAT:
             raise DatasetError(f"{meta_file} has format {meta.get('format')!r}, expected {FORMAT!r}")
@@ -369,6 +371,13 @@ def cached_instance_features(
         feats.check_dataset(dataset)
         return feats
     return extract_instance_features(
-        dataset, ext, folder, flip=flip, batch_size=batch_size, device=device, progress=progress, overwrite=True,
+        dataset,
+        ext,
+        folder,
+        flip=flip,
+        batch_size=batch_size,
+        device=device,
+        progress=progress,
+        overwrite=True,
         spec=extractor_name,
     )

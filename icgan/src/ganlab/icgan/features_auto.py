@@ -40,7 +40,9 @@ def auto_classifier(
         )
     spec = {"arch": arch, "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed, "holdout": holdout}
     key = hashlib.sha256(
-        json.dumps({"dataset": getattr(dataset, "fingerprint", None), "n": len(dataset), **spec}, sort_keys=True).encode()
+        json.dumps(
+            {"dataset": getattr(dataset, "fingerprint", None), "n": len(dataset), **spec}, sort_keys=True
+        ).encode()
     ).hexdigest()[:16]
     path = Path(cache_dir) / f"classifier_{key}.pt"
     if path.is_file():

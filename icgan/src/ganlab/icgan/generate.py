@@ -118,7 +118,9 @@ def conditioned_samples(
         if labels is None:
             raise ShapeError("a class-conditional G needs one label per conditioning row")
         y = torch.as_tensor(labels).long().repeat_interleave(per_instance, 0).to(device)
-    out = [G(z[i : i + 256], y=None if y is None else y[i : i + 256], feat=h[i : i + 256]) for i in range(0, len(z), 256)]
+    out = [
+        G(z[i : i + 256], y=None if y is None else y[i : i + 256], feat=h[i : i + 256]) for i in range(0, len(z), 256)
+    ]
     return torch.cat(out).float().clamp(-1, 1).cpu()
 
 

@@ -346,7 +346,6 @@ def instance_scores(neighbourhoods: Neighbourhoods) -> dict[str, np.ndarray]:
     }
 
 
-
 @dataclass
 class BaselineOptions:
     """The BigGAN baselines of the IC-GAN paper: vanilla training with the same augmentations."""

@@ -135,9 +135,8 @@ class Trained:
 
 
 def train(ecfg: ExperimentConfig) -> Trained:
-    from ganlab.core.train.trainer import Trainer
-
     import ganlab.icgan.methods  # noqa: F401  (presets, method)
+    from ganlab.core.train.trainer import Trainer
 
     trainer = Trainer(ecfg)
     trainer.fit()
@@ -179,8 +178,9 @@ class _Context:
                 from ganlab.icgan.features_auto import auto_classifier
 
                 spec = p.eval_classifier
-                path = auto_classifier(self.train_data, self.cache, self.device, arch=spec.arch, epochs=spec.epochs,
-                                       seed=spec.seed)  # fmt: skip
+                path = auto_classifier(
+                    self.train_data, self.cache, self.device, arch=spec.arch, epochs=spec.epochs, seed=spec.seed
+                )
                 name = f"classifier:{path}"
             self._ext = resolve_extractor(name, p.extractor_options)
         return self._ext
@@ -189,8 +189,9 @@ class _Context:
         reference = reference if reference is not None else self.reference
         if key not in self._real:
             p = self.cfg.experiment
-            self._real[key] = ev.real_features(self.extractor, reference, p.n_real, device=self.device,
-                                               batch_size=p.eval_batch_size)  # fmt: skip
+            self._real[key] = ev.real_features(
+                self.extractor, reference, p.n_real, device=self.device, batch_size=p.eval_batch_size
+            )
         return self._real[key]
 
 
@@ -241,8 +242,13 @@ def evaluate_run(ctx: _Context, run: Trained, stored: Any, sample_seed: int) -> 
     feat_m = [m for m in metrics if m in ev.FEATURE_METRICS]
     if feat_m:
         real = ctx.real()
-        fake = ev.fake_features(ctx.extractor, sample_fn(run, stored, sample_seed), p.n_fake, device=ctx.device,
-                                batch_size=p.eval_batch_size)  # fmt: skip
+        fake = ev.fake_features(
+            ctx.extractor,
+            sample_fn(run, stored, sample_seed),
+            p.n_fake,
+            device=ctx.device,
+            batch_size=p.eval_batch_size,
+        )
         fid_m = [m for m in feat_m if m == "fid"]
         pr_m = [m for m in feat_m if m != "fid"]
         rec.update(ev.feature_metrics(real, fake, fid_m))
@@ -370,14 +376,22 @@ def run_figure1(cfg: ReproConfig, run_dir: RunDir) -> list[dict[str, Any]]:
             stored = stored_instances(run, p.sheet_rows, "kmeans")
             labels = torch.from_numpy(stored.neighbour_labels[:, 0]) if stored.neighbour_labels is not None else None
             images = ds.get_batch(stored.indices)["image"]
-            sheet = instance_sheet(run.G, torch.from_numpy(stored.features), images, p.per_instance, labels=labels,
-                                   seed=seed, device=run.trainer.device)  # fmt: skip
+            sheet = instance_sheet(
+                run.G,
+                torch.from_numpy(stored.features),
+                images,
+                p.per_instance,
+                labels=labels,
+                seed=seed,
+                device=run.trainer.device,
+            )
             tag = f"{arm.name}_seed{seed}"
             atomic_write_bytes(run_dir.samples / f"{tag}_instances.png", images_png(sheet, 1 + p.per_instance))
             rec: dict[str, Any] = {"arm": arm.name, "seed": seed, "sheet": f"samples/{tag}_instances.png"}
             if m.class_conditional and p.swap_classes:
-                swap = class_swap_sheet(run.G, torch.from_numpy(stored.features), p.swap_classes, seed=seed,
-                                        device=run.trainer.device)  # fmt: skip
+                swap = class_swap_sheet(
+                    run.G, torch.from_numpy(stored.features), p.swap_classes, seed=seed, device=run.trainer.device
+                )
                 atomic_write_bytes(run_dir.samples / f"{tag}_class_swap.png", images_png(swap, len(p.swap_classes)))
                 rec["class_swap_sheet"] = f"samples/{tag}_class_swap.png"
             idx = np.sort(np.random.default_rng(seed).permutation(len(ds))[: p.transfer_n])
@@ -389,8 +403,9 @@ def run_figure1(cfg: ReproConfig, run_dir: RunDir) -> list[dict[str, Any]]:
     return records
 
 
-def _agreement(ctx: _Context, run: Trained, images_ds: Any, idx: np.ndarray, tag: str,
-               features: torch.Tensor | None = None) -> dict[str, float]:  # fmt: skip
+def _agreement(
+    ctx: _Context, run: Trained, images_ds: Any, idx: np.ndarray, tag: str, features: torch.Tensor | None = None
+) -> dict[str, float]:
     """How often the in-domain classifier gives a sample the class it gives its conditioning image."""
     from ganlab.icgan.generate import conditioned_samples
 
@@ -421,8 +436,9 @@ def _transfer(ctx: _Context, run: Trained, run_dir: RunDir, tag: str, seed: int)
 
     p = ctx.cfg.experiment
     t = dict(p.transfer or {})
-    ds = get_dataset(t.pop("name"), root=t.pop("root", None), resolution=t.pop("resolution", None),
-                     **t.pop("options", {}))  # fmt: skip
+    ds = get_dataset(
+        t.pop("name"), root=t.pop("root", None), resolution=t.pop("resolution", None), **t.pop("options", {})
+    )
     from ganlab.icgan.features import extractor_of
 
     m = run.method
@@ -433,8 +449,15 @@ def _transfer(ctx: _Context, run: Trained, run_dir: RunDir, tag: str, seed: int)
     stored = transfer_instances(images, ext, source=ds.name, device=ctx.device)
     rows = min(p.sheet_rows, n)
     labels = torch.as_tensor(np.asarray(ds.labels)[idx[:rows]]) if m.class_conditional else None
-    sheet = instance_sheet(run.G, torch.from_numpy(stored.features[:rows]), images[:rows], p.per_instance,
-                           labels=labels, seed=seed, device=ctx.device)  # fmt: skip
+    sheet = instance_sheet(
+        run.G,
+        torch.from_numpy(stored.features[:rows]),
+        images[:rows],
+        p.per_instance,
+        labels=labels,
+        seed=seed,
+        device=ctx.device,
+    )
     atomic_write_bytes(run_dir.samples / f"{tag}_transfer_{ds.name}.png", images_png(sheet, 1 + p.per_instance))
     out: dict[str, Any] = {"transfer_dataset": ds.name, "transfer_sheet": f"samples/{tag}_transfer_{ds.name}.png"}
     out.update(_agreement(ctx, run, ds, idx, "transfer", torch.from_numpy(stored.features)))
@@ -460,8 +483,14 @@ def run_protocol(config: Path, scale: str, overrides: Sequence[str], run_dir: Ru
 
 
 def _exp(name: str, description: str, status: dict[str, str] | None = None) -> Experiment:
-    return Experiment(name=name, paper="icgan", description=description, config=CONFIGS / f"{name}.yaml",
-                      run=run_protocol, status=status or {})  # fmt: skip
+    return Experiment(
+        name=name,
+        paper="icgan",
+        description=description,
+        config=CONFIGS / f"{name}.yaml",
+        run=run_protocol,
+        status=status or {},
+    )
 
 
 EXPERIMENTS: dict[str, Experiment] = {
