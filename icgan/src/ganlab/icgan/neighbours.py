@@ -13,6 +13,7 @@ other features or another dataset is refused.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from ganlab.core.results import atomic_save
 from ganlab.icgan.features import FeatureMismatchError, InstanceFeatures
 
 FORMAT = "ganlab-icgan-neighbours/1"
+LARGE_BYTES = 2 * 2**30  # features above this size are normalised into a memory-mapped copy
 PAPER_K = {"imagenet": 50, "imagenet_lt": 5, "coco_stuff": 5}
 
 
@@ -161,8 +163,13 @@ def compute_neighbourhoods(
     """
     from ganlab.core.knn import knn
 
+    tmp_unit = None
     if isinstance(features, InstanceFeatures):
         fp, dfp = features.fingerprint, dataset_fingerprint or features.dataset_fingerprint
+        if unit_out is None and features.path is not None and features.raw.nbytes > LARGE_BYTES:
+            # larger than RAM can comfortably hold twice (faiss keeps its own copy): normalise into a memmap
+            tmp_unit = Path(features.path) / f".unit-{os.getpid()}.npy"
+            unit_out = np.lib.format.open_memmap(tmp_unit, mode="w+", dtype=np.float32, shape=features.raw.shape)
         unit = features.unit(unit_out)
     else:
         from ganlab.icgan.features import content_fingerprint, unit_rows
@@ -170,8 +177,13 @@ def compute_neighbourhoods(
         arr = np.asarray(features)
         fp, dfp = content_fingerprint(arr), dataset_fingerprint
         unit = unit_rows(arr, unit_out)
-    check_k(k, unit.shape[0])
-    # L2 on unit vectors ranks exactly as cosine similarity (the official IndexFlatL2 on normalised features)
-    dist, idx = knn(unit, None, k=k, metric="l2", exclude_self=True, batch_size=batch_size, device=device)
+    try:
+        check_k(k, unit.shape[0])
+        # L2 on unit vectors ranks exactly as cosine similarity (the official IndexFlatL2 on normalised features)
+        dist, idx = knn(unit, None, k=k, metric="l2", exclude_self=True, batch_size=batch_size, device=device)
+    finally:
+        if tmp_unit is not None:
+            del unit, unit_out
+            tmp_unit.unlink(missing_ok=True)
     meta = {"k": int(k), "metric": "cosine (L2 on unit features)", "self_excluded": True}
     return Neighbourhoods(idx, dist, fp, dfp, meta)

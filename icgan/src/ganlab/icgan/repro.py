@@ -77,6 +77,8 @@ class Protocol:
     transfer: dict[str, Any] | None = None  # a dataset {name, resolution, options} whose images condition G
     transfer_n: int = 500
     eval_batch_size: int = 256
+    # more FID references from the same dataset: [{tag, split, options}] (COCO-Stuff eval / seen / unseen)
+    extra_references: list[dict[str, Any]] = field(default_factory=list)
 
     def validate(self) -> None:
         if not self.seeds:
@@ -185,6 +187,13 @@ class _Context:
             self._ext = resolve_extractor(name, p.extractor_options)
         return self._ext
 
+    def extra_reference(self, spec: dict[str, Any]) -> Any:
+        from ganlab.core.data import get_dataset
+
+        d = from_dict(ExperimentConfig, copy.deepcopy(self.cfg.run), where="run").data
+        opts = {**d.options, **dict(spec.get("options") or {})}
+        return get_dataset(d.name, root=d.root, split=spec.get("split", d.split), resolution=d.resolution, **opts)
+
     def real(self, reference: Any = None, key: Any = "all") -> np.ndarray:
         reference = reference if reference is not None else self.reference
         if key not in self._real:
@@ -257,6 +266,11 @@ def evaluate_run(ctx: _Context, run: Trained, stored: Any, sample_seed: int) -> 
             rec.update(ev.feature_metrics(real[:n_pr], fake[:n_pr], pr_m))
             rec["n_prdc"] = int(min(n_pr, len(real), len(fake)))
         rec.update(ev.protocol(ctx.extractor, ctx.reference, len(real), p.n_fake, ctx.split))
+        for spec in p.extra_references:
+            tag = spec.get("tag") or spec.get("split")
+            ref_real = ctx.real(ctx.extra_reference(spec), key=tag)
+            rec[f"fid_{tag}"] = ev.feature_metrics(ref_real, fake, ["fid"])["fid"]
+            rec[f"n_real_{tag}"] = int(len(ref_real))
     if "is" in metrics:
         from ganlab.core.metrics.inception_score import inception_score
         from ganlab.icgan.features import resolve_extractor
@@ -394,6 +408,19 @@ def run_figure1(cfg: ReproConfig, run_dir: RunDir) -> list[dict[str, Any]]:
                 )
                 atomic_write_bytes(run_dir.samples / f"{tag}_class_swap.png", images_png(swap, len(p.swap_classes)))
                 rec["class_swap_sheet"] = f"samples/{tag}_class_swap.png"
+                # instance swap: one class for every row, the instances change
+                fixed = torch.full((len(stored),), int(p.swap_classes[0]))
+                inst = instance_sheet(
+                    run.G,
+                    torch.from_numpy(stored.features),
+                    images,
+                    p.per_instance,
+                    labels=fixed,
+                    seed=seed,
+                    device=run.trainer.device,
+                )
+                atomic_write_bytes(run_dir.samples / f"{tag}_instance_swap.png", images_png(inst, 1 + p.per_instance))
+                rec["instance_swap_sheet"] = f"samples/{tag}_instance_swap.png"
             idx = np.sort(np.random.default_rng(seed).permutation(len(ds))[: p.transfer_n])
             rec.update(_agreement(ctx, run, ds, idx, "train"))
             if p.transfer:
