@@ -153,7 +153,7 @@ def test_self_attention_against_loop_reference_and_identity_at_init():
     x = torch.randn(2, 12, 4, 4)
     with torch.no_grad():
         odd.gamma.fill_(0.5)
-    np.testing.assert_allclose(odd(x).numpy(), _attention_reference(x.numpy(), odd), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(odd(x).detach().numpy(), _attention_reference(x.numpy(), odd), rtol=1e-4, atol=1e-5)
 
 
 def test_ortho_reg_gradient_equals_autograd_of_penalty_and_respects_blacklist():
