@@ -3,6 +3,8 @@ sample, transfer, and the parameter table; a bad input exits 2 with one line."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -103,6 +105,33 @@ def test_readme_flow_on_an_image_folder(tmp_path, photos, capsys):
         )
         == 0
     )
+    assert (
+        main(
+            [
+                "icgan",
+                "evaluate",
+                str(run / "mine"),
+                "--instances",
+                str(tmp_path / "stored.npz"),
+                "--metrics",
+                "fid",
+                "precision",
+                "recall",
+                "--extractor",
+                "random:lenet",
+                "--n-fake",
+                "24",
+                "--n-real",
+                "24",
+                "--seeds",
+                "0",
+                "1",
+            ]
+        )
+        == 0
+    )
+    rows = json.loads((run / "mine" / "eval" / "results.json").read_text())
+    assert len(rows) == 2 and rows[0]["n_fake"] == 24 and rows[0]["extractor"] == "random:resnet20"
     assert Image.open(tmp_path / "sheet.png").size[0] > 0 and Image.open(tmp_path / "transfer.png").size[0] > 0
     out = capsys.readouterr().out
     assert '"images": 3' in out and '"skipped": 0' in out

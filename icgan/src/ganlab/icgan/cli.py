@@ -191,6 +191,50 @@ def _transfer(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluate(args: argparse.Namespace) -> int:
+    from ganlab.core.results import RunDir
+    from ganlab.icgan.api import load_run
+    from ganlab.icgan.evaluate import evaluate_generator
+
+    run = load_run(args.run, device=args.device)
+    stored = _stored(args, run)
+    d = run.cfg.data
+    split = args.split or d.split
+    from ganlab.core.data import get_dataset
+
+    reference = get_dataset(d.name, root=d.root, split=split, resolution=d.resolution, **d.options)
+    records = []
+    for seed in args.seeds:
+        rec = {
+            "run": str(args.run),
+            "step": run.step,
+            "seed": seed,
+            "stored": len(stored),
+            "selection": stored.meta.get("selection"),
+        }
+        rec.update(
+            evaluate_generator(
+                run.G,
+                stored,
+                reference,
+                metrics=args.metrics,
+                extractor=args.extractor,
+                n_fake=args.n_fake,
+                n_real=args.n_real,
+                n_prdc=args.n_prdc,
+                lpips_pairs=args.lpips_pairs,
+                seed=seed,
+                split=split,
+                device=args.device,
+            )
+        )
+        records.append(rec)
+    out = RunDir(Path(args.run) / "eval")
+    out.write_results(records, title=f"IC-GAN evaluation of {args.run}")
+    print((out.path / "summary.md").read_text())
+    return 0
+
+
 def _params(args: argparse.Namespace) -> int:
     from ganlab.core.nn import param_counts
     from ganlab.core.results import records_to_markdown
@@ -290,6 +334,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--device", default="cpu")
     tr.set_defaults(func=_transfer)
+
+    e = sub.add_parser("evaluate", help="FID / IS / P-R-D-C / LPIPS of a run with stored-instance conditionings")
+    e.add_argument("run", help="run directory")
+    e.add_argument("--metrics", nargs="+", default=["fid"], help="fid is precision recall density coverage lpips")
+    e.add_argument("--extractor", default="inception", help="evaluation network (inception_torchvision: PyTorch FID)")
+    e.add_argument("--split", default=None, help="reference split (the paper: val; default: the training split)")
+    e.add_argument("--instances", default=None, help="stored instances (.npz); default: k-means of the run's features")
+    e.add_argument("--n-instances", type=int, default=1000)
+    e.add_argument("--n-fake", type=int, default=50000)
+    e.add_argument("--n-real", type=int, default=None)
+    e.add_argument("--n-prdc", type=int, default=10000)
+    e.add_argument("--lpips-pairs", type=int, default=0)
+    e.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="noise seeds (the paper: five)")
+    e.add_argument("--device", default="cpu")
+    e.set_defaults(func=_evaluate)
 
     p = sub.add_parser("params", help="parameter counts of every official config, ours vs the official code")
     p.set_defaults(func=_params)

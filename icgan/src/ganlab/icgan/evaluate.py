@@ -110,3 +110,55 @@ def class_groups(train_labels: np.ndarray, num_classes: int) -> dict[str, np.nda
         mask = counts >= lo if hi is None else (counts >= lo) & (counts <= hi)
         out[name] = np.flatnonzero(mask & (counts > 0))
     return out
+
+
+def evaluate_generator(
+    G: torch.nn.Module,
+    stored: Any,
+    reference: Any,
+    *,
+    metrics: Sequence[str] = ("fid",),
+    extractor: Any = "inception",
+    n_fake: int = 50000,
+    n_real: int | None = None,
+    n_prdc: int | None = None,
+    lpips_pairs: int = 0,
+    seed: int = 0,
+    split: str | None = None,
+    device: Any = "cpu",
+    batch_size: int = 256,
+) -> dict[str, Any]:
+    """Metrics of an IC-GAN's samples (conditionings drawn from ``stored``) against ``reference``, with the
+    protocol. ``extractor``: a core extractor or its name; IS uses its logits (log-probabilities for Inception)."""
+    from ganlab.core.metrics.inception_score import inception_score
+    from ganlab.icgan.features import resolve_extractor
+    from ganlab.icgan.generate import Sampler
+
+    metrics = check_metrics(metrics)
+    name = extractor if isinstance(extractor, str) else None
+    ext = resolve_extractor(extractor) if isinstance(extractor, str) else extractor
+    out: dict[str, Any] = {}
+    feat_m = [m for m in metrics if m in FEATURE_METRICS]
+    if feat_m:
+        real = real_features(ext, reference, n_real, device=device, batch_size=batch_size)
+        fake = fake_features(
+            ext, Sampler(G, stored, seed=seed, device=device), n_fake, device=device, batch_size=batch_size
+        )
+        if "fid" in feat_m:
+            out.update(feature_metrics(real, fake, ["fid"]))
+        pr = [m for m in feat_m if m != "fid"]
+        if pr:
+            n_pr = n_prdc or max(len(real), len(fake))
+            out.update(feature_metrics(real[:n_pr], fake[:n_pr], pr))
+            out["n_prdc"] = int(min(n_pr, len(real), len(fake)))
+        out.update(protocol(ext, reference, len(real), n_fake, split))
+    if "is" in metrics:
+        if name is None:
+            raise ConfigError("Inception Score needs the extractor by name (its logits are rebuilt from it)")
+        logit_ext = resolve_extractor(name, {"output": "logprobs" if name == "inception" else "logits"})
+        logits = fake_features(logit_ext, Sampler(G, stored, seed=seed, device=device), n_fake, device=device)
+        out["is"], out["is_std"] = inception_score(logits, splits=min(10, n_fake))
+    if "lpips" in metrics and lpips_pairs:
+        out["lpips"] = lpips_diversity(G, stored, lpips_pairs, seed=seed, device=device)
+        out["lpips_pairs"] = int(lpips_pairs)
+    return out
