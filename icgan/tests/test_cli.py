@@ -118,7 +118,7 @@ def test_readme_flow_on_an_image_folder(tmp_path, photos, capsys):
                 "precision",
                 "recall",
                 "--extractor",
-                "random:lenet",
+                "random:resnet20",
                 "--n-fake",
                 "24",
                 "--n-real",
