@@ -42,6 +42,10 @@ def _child(kind: str, path: str, k: int, out: str) -> None:
     """Run one measurement in this (fresh) process and write {seconds, peak_rss_mb, ...} to ``out``."""
     import faiss
 
+    if kind.startswith("ours"):
+        import ganlab.icgan.instances  # imports torch: in the baseline, not in the work
+        import ganlab.icgan.neighbours  # noqa: F401
+    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     feats = np.load(path, mmap_mode="r")
     t0 = time.perf_counter()
     if kind == "ours_neighbours":
@@ -76,7 +80,7 @@ def _child(kind: str, path: str, k: int, out: str) -> None:
     seconds = time.perf_counter() - t0
     np.save(out + ".idx.npy", np.asarray(idx))
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    Path(out).write_text(json.dumps({"seconds": seconds, "peak_rss_mb": rss}))
+    Path(out).write_text(json.dumps({"seconds": seconds, "peak_rss_mb": rss, "work_rss_mb": rss - base_rss}))
 
 
 def _measure(kind: str, path: Path, k: int, tmp: Path) -> tuple[dict, np.ndarray]:
@@ -85,34 +89,49 @@ def _measure(kind: str, path: Path, k: int, tmp: Path) -> tuple[dict, np.ndarray
     return json.loads(out.read_text()), np.load(str(out) + ".idx.npy")
 
 
-def bench_neighbours(path: Path, n: int, d: int, k: int, tmp: Path) -> dict:
-    ours, a = _measure("ours_neighbours", path, k, tmp)
-    ref, b = _measure("faiss_neighbours", path, k, tmp)
+def _ab(
+    kind_a: str, kind_b: str, path: Path, k: int, tmp: Path, repeats: int
+) -> tuple[list, list, np.ndarray, np.ndarray]:
+    """Alternate the two measurements (A B A B ...) so that a shared machine's load hits both alike."""
+    runs_a, runs_b = [], []
+    for _ in range(repeats):
+        ra, a = _measure(kind_a, path, k, tmp)
+        rb, b = _measure(kind_b, path, k, tmp)
+        runs_a.append(ra)
+        runs_b.append(rb)
+    return runs_a, runs_b, a, b
+
+
+def _summary(runs: list[dict], key: str) -> float:
+    return float(np.median([r[key] for r in runs]))
+
+
+def bench_neighbours(path: Path, n: int, d: int, k: int, tmp: Path, repeats: int = 2) -> dict:
+    ours, ref, a, b = _ab("ours_neighbours", "faiss_neighbours", path, k, tmp, repeats)
     same = float(np.mean([len(set(x) & set(y)) / k for x, y in zip(a, b)]))
-    features_mb = n * d * 4 / 2**20
     return {
         "n": n,
         "dim": d,
         "k": k,
-        "features_mb": features_mb,
-        "ours_s": ours["seconds"],
-        "faiss_s": ref["seconds"],
-        "ours_peak_rss_mb": ours["peak_rss_mb"],
-        "faiss_peak_rss_mb": ref["peak_rss_mb"],
+        "features_mb": n * d * 4 / 2**20,
+        "ours_s": _summary(ours, "seconds"),
+        "faiss_s": _summary(ref, "seconds"),
+        "time_ratio": _summary(ours, "seconds") / _summary(ref, "seconds"),
+        "ours_work_rss_mb": _summary(ours, "work_rss_mb"),
+        "faiss_work_rss_mb": _summary(ref, "work_rss_mb"),
         "neighbour_overlap": same,
     }
 
 
-def bench_kmeans(path: Path, n: int, d: int, tmp: Path) -> dict:
-    ours, a = _measure("ours_kmeans", path, 0, tmp)
-    ref, b = _measure("faiss_kmeans", path, 0, tmp)
+def bench_kmeans(path: Path, n: int, d: int, tmp: Path, repeats: int = 2) -> dict:
+    ours, ref, a, b = _ab("ours_kmeans", "faiss_kmeans", path, 0, tmp, repeats)
     return {
         "n": n,
         "dim": d,
         "centroids": 1000,
-        "ours_s": ours["seconds"],
-        "faiss_s": ref["seconds"],
-        "overhead": ours["seconds"] / ref["seconds"] - 1,
+        "ours_s": _summary(ours, "seconds"),
+        "faiss_s": _summary(ref, "seconds"),
+        "overhead": _summary(ours, "seconds") / _summary(ref, "seconds") - 1,
         "same_instances": float(np.mean(a == b)),
     }
 
