@@ -11,7 +11,16 @@ from ganlab.core.repro import run_experiment
 from ganlab.icgan.repro import EXPERIMENTS, load
 
 
-@pytest.mark.parametrize("name", sorted(EXPERIMENTS))
+RUNNABLE = sorted(n for n, e in EXPERIMENTS.items() if not e.status)
+
+
+def test_stylegan2_rows_are_marked_pending():
+    pending = [n for n, e in EXPERIMENTS.items() if e.status]
+    assert pending == ["table2_coco128_stylegan2", "table2_coco256_stylegan2"]
+    assert all(v.startswith("pending") for n in pending for v in EXPERIMENTS[n].status.values())
+
+
+@pytest.mark.parametrize("name", RUNNABLE)
 def test_paper_and_mini_configs_validate(name):
     for scale in ("paper", "mini"):
         cfg = load(EXPERIMENTS[name].config, scale)
@@ -19,7 +28,7 @@ def test_paper_and_mini_configs_validate(name):
         assert cfg.experiment.arms
 
 
-@pytest.mark.parametrize("name", sorted(EXPERIMENTS))
+@pytest.mark.parametrize("name", RUNNABLE)
 def test_smoke(name, tmp_path):
     run_dir, records = run_experiment(EXPERIMENTS[name], "smoke", out_dir=tmp_path)
     assert records and (run_dir.path / "results.csv").is_file() and (run_dir.path / "summary.md").is_file()
