@@ -10,7 +10,6 @@ import pytest
 from ganlab.core.repro import run_experiment
 from ganlab.icgan.repro import EXPERIMENTS, load
 
-
 RUNNABLE = sorted(n for n, e in EXPERIMENTS.items() if not e.status)
 
 
