@@ -74,3 +74,16 @@ def test_truncated_neighbourhoods_are_the_nearest_of_a_larger_search():
     deg = small.in_degree()
     assert deg.sum() == 400 * 4 and deg.shape == (400,)
     np.testing.assert_array_equal(deg, np.bincount(small.indices.ravel(), minlength=400))
+
+
+def test_large_features_are_normalised_into_a_temporary_memmap(tmp_path, monkeypatch):
+    import ganlab.icgan.neighbours as nbmod
+    from ganlab.icgan.features import save_features
+
+    feats = _features(300, 16)
+    folder = save_features(feats, tmp_path / "f")
+    loaded = InstanceFeatures.load(folder)
+    monkeypatch.setattr(nbmod, "LARGE_BYTES", 0)
+    nb = compute_neighbourhoods(loaded, 6)
+    np.testing.assert_array_equal(nb.indices, compute_neighbourhoods(feats, 6).indices)
+    assert sorted(p.name for p in folder.iterdir()) == ["features.json", "features.npy"]  # the copy is gone
