@@ -69,8 +69,9 @@ def _child(kind: str, path: str, k: int, out: str) -> None:
 
         idx = kmeans_indices(unit_rows(feats), 1000)
     elif kind == "faiss_kmeans":
-        unit = np.asarray(feats, dtype=np.float32)
-        unit = unit / np.linalg.norm(unit, axis=1, keepdims=True)
+        from ganlab.icgan.features import unit_rows
+
+        unit = unit_rows(feats)  # the same normalised input as ours (k-means is sensitive to the last bit)
         km = faiss.Kmeans(unit.shape[1], 1000, niter=100, min_points_per_centroid=200, seed=1234, verbose=False)
         km.train(unit)
         index = faiss.IndexFlatL2(unit.shape[1])
