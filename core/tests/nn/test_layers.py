@@ -147,7 +147,13 @@ def test_self_attention_against_loop_reference_and_identity_at_init():
         att.gamma.fill_(0.7)
     np.testing.assert_allclose(att(x).detach().numpy(), _attention_reference(x.numpy(), att), rtol=1e-4, atol=1e-5)
     with pytest.raises(ConfigError):
-        SelfAttention(12, conv)
+        SelfAttention(7, conv)
+    odd = SelfAttention(12, conv)  # floor widths as BigGAN-PyTorch: 12 // 8 = 1, 12 // 2 = 6
+    assert odd.theta.out_channels == 1 and odd.g.out_channels == 6
+    x = torch.randn(2, 12, 4, 4)
+    with torch.no_grad():
+        odd.gamma.fill_(0.5)
+    np.testing.assert_allclose(odd(x).detach().numpy(), _attention_reference(x.numpy(), odd), rtol=1e-4, atol=1e-5)
 
 
 def test_ortho_reg_gradient_equals_autograd_of_penalty_and_respects_blacklist():

@@ -218,14 +218,16 @@ def kmeans(
     metric: str = "l2",
     device: Any = None,
     max_points_per_centroid: int = 256,
-) -> tuple[np.ndarray, np.ndarray]:
+    assign: bool = True,
+) -> tuple[np.ndarray, np.ndarray | None]:
     """k-means (Lloyd, faiss) of the rows of ``x``.
 
     ``metric="cosine"`` clusters L2-normalised rows with unit-norm centroids (spherical k-means). faiss subsamples
     ``max_points_per_centroid * n_clusters`` rows for training (its default, 256), seeded by ``seed``.
 
     Returns:
-        ``(centroids float32 (n_clusters, D), assignments int64 (N,))`` — each row's nearest centroid.
+        ``(centroids float32 (n_clusters, D), assignments int64 (N,))`` — each row's nearest centroid; the
+        assignments are ``None`` with ``assign=False`` (one exact search of all rows saved).
     """
     faiss = _faiss()
     _check_metric(metric)
@@ -247,6 +249,8 @@ def kmeans(
     )
     km.train(data32)
     centroids = np.asarray(km.centroids, dtype=np.float32).reshape(int(n_clusters), dim)
+    if not assign:
+        return centroids, None
     if n_clusters == 1:
         assignments = np.zeros(n, dtype=np.int64)
     else:
@@ -272,7 +276,7 @@ def kmeans_instances(
     x = as_features(x, "x")
     centroids, _ = kmeans(
         x, n_clusters, n_iter=n_iter, seed=seed, metric=metric, device=device,
-        max_points_per_centroid=max_points_per_centroid,
+        max_points_per_centroid=max_points_per_centroid, assign=False,
     )  # fmt: skip
     if x.shape[0] == 1:
         return np.zeros(1, dtype=np.int64)

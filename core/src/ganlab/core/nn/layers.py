@@ -232,12 +232,13 @@ class ProjectionHead(nn.Module):
 # ------------------------------------------------------------------------------------------------- self-attention
 class SelfAttention(nn.Module):
     """SAGAN self-attention as in BigGAN: 1x1 convs to C/8 (theta, phi), C/2 (g), back to C (o); phi and g are
-    max-pooled 2x2, and a learned scalar gamma (init 0) gates the residual."""
+    max-pooled 2x2, and a learned scalar gamma (init 0) gates the residual. Widths are floor divisions, as in
+    BigGAN-PyTorch, so any channel count >= 8 works (IC-GAN's unconditional BigGAN baseline uses ch 71)."""
 
     def __init__(self, ch: int, conv: Callable[..., nn.Module]) -> None:
         super().__init__()
-        if ch % 8:
-            raise ConfigError(f"self-attention needs a channel count divisible by 8, got {ch}")
+        if ch < 8:
+            raise ConfigError(f"self-attention needs at least 8 channels, got {ch}")
         self.ch = ch
         self.theta = conv(ch, ch // 8, kernel_size=1, padding=0, bias=False)
         self.phi = conv(ch, ch // 8, kernel_size=1, padding=0, bias=False)
