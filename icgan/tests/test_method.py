@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from ganlab.core.errors import ConfigError, DatasetError, GanlabError, ShapeError
+from ganlab.core.errors import ConfigError, GanlabError, ShapeError
 from ganlab.core.train.trainer import Trainer
 from ganlab.icgan.features import FeatureMismatchError, InstanceFeatures
 from ganlab.icgan.method import ICGAN, ICGANOptions
@@ -95,7 +95,7 @@ def test_class_conditional_icgan_takes_neighbour_labels(tiny, tmp_path, small_di
     ("case", "error", "match"),
     [
         ("k_too_large", ShapeError, "k=300"),
-        ("cc_unlabelled", DatasetError, "unlabelled"),
+        ("cc_unlabelled", ShapeError, "unlabelled dataset"),  # core's contract check, before the method
         ("wrong_dim", ShapeError, "feat_dim"),
         ("foreign_neighbours", FeatureMismatchError, "features"),
         ("not_instance_conditioned", ConfigError, "feat_dim"),

@@ -252,8 +252,9 @@ class Gold(Part):
 
 @dataclass
 class ICGANPartOptions:
-    k: int = 5  # neighbourhood size
-    options: dict[str, Any] = field(default_factory=dict)
+    k: int = 5  # neighbourhood size (paper: 50 on ImageNet, 5 on COCO / ImageNet-LT)
+    stored: int = 100  # stored instances for sampling, by k-means (paper: 1000)
+    options: dict[str, Any] = field(default_factory=dict)  # more ganlab.icgan options
 
 
 @PARTS.register("icgan")

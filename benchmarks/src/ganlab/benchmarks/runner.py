@@ -43,6 +43,8 @@ def jobs(suite: Any, root: Path, contexts: dict[str, SettingContext] | None = No
 def check_suite(suite: Any, contexts: dict[str, SettingContext]) -> list[str]:
     """Refuse, before any training, a method that cannot run on a setting's data; returns the not-installed notes."""
     notes = []
+    for ctx in contexts.values():
+        ctx.dataset  # noqa: B018  (an unknown or missing dataset fails here, naming the closest match)
     for setting, method, _ in suite.cells():
         cell = Cell(suite, setting, method, suite.seeds[0], contexts[setting].dir.parent, ctx=contexts[setting])
         for part in cell.parts.parts:

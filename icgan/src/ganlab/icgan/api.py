@@ -62,7 +62,7 @@ class RunArtifacts:
 def load_run(run_dir: str | Path, device: Any = "cpu", checkpoint: str | Path | None = None) -> RunArtifacts:
     """G_ema of a run's latest checkpoint (or ``checkpoint``), with the run's features and neighbourhoods."""
     import ganlab.icgan.methods  # noqa: F401  (presets)
-    from ganlab.core.train.cli import latest_checkpoint, load_models
+    from ganlab.core.train.checkpoint import latest_checkpoint, load_models
 
     run_dir = Path(run_dir)
     manifest = run_dir / "icgan" / "run.json"

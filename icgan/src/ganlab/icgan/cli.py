@@ -19,7 +19,7 @@ from ganlab.core.config import SCALES
 
 def _dataset(args: argparse.Namespace):
     from ganlab.core.data import get_dataset
-    from ganlab.core.metrics.cli import _parse_kv
+    from ganlab.core.cli import parse_key_values as _parse_kv
 
     return get_dataset(
         args.dataset, root=args.root, split=args.split, resolution=args.resolution, **_parse_kv(args.dataset_option)
@@ -27,7 +27,7 @@ def _dataset(args: argparse.Namespace):
 
 
 def _features(args: argparse.Namespace) -> int:
-    from ganlab.core.metrics.cli import _parse_kv
+    from ganlab.core.cli import parse_key_values as _parse_kv
     from ganlab.icgan.features import extract_instance_features, resolve_extractor
 
     ext = resolve_extractor(args.extractor, _parse_kv(args.extractor_option))  # missing weights fail before data
@@ -124,7 +124,7 @@ def _sample(args: argparse.Namespace) -> int:
     import torch
 
     from ganlab.core.results import atomic_write_bytes
-    from ganlab.core.train.cli import write_samples
+    from ganlab.core.images import write_samples
     from ganlab.icgan.api import load_run
     from ganlab.icgan.generate import generate, images_png, instance_sheet
 

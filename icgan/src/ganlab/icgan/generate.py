@@ -181,7 +181,7 @@ def class_swap_sheet(
 
 
 def images_png(images: torch.Tensor, per_row: int) -> bytes:
-    from ganlab.core.train.trainer import images_to_png
+    from ganlab.core.images import images_to_png
 
     return images_to_png(images, nrow=per_row)
 

@@ -492,7 +492,7 @@ def _transfer(ctx: _Context, run: Trained, run_dir: RunDir, tag: str, seed: int)
 
 
 def _grid(run: Trained, stored: Any, run_dir: RunDir, tag: str) -> None:
-    from ganlab.core.train.trainer import images_to_png
+    from ganlab.core.images import images_to_png
 
     images = sample_fn(run, stored, 0)(64).cpu()
     atomic_write_bytes(run_dir.samples / f"{tag}.png", images_to_png(images))

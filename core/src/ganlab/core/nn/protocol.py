@@ -238,6 +238,8 @@ def check_models(
     if not isinstance(z_dim, int) or isinstance(z_dim, bool) or z_dim < 1:
         raise _fail("G", "an int attribute z_dim >= 1 (the latent size)", f"z_dim={z_dim!r}", wrap_g)
     g_classes = int(getattr(G, "num_classes", 0) or 0)
+    if not getattr(G, "uses_class_input", bool(g_classes)):
+        g_classes = 0  # e.g. BigGAN's constant conditioning: the labels of the data are not read
     feat_dim = int(getattr(G, "feat_dim", 0) or 0)
     if g_classes and not num_classes:
         raise _fail(
