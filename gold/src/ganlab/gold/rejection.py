@@ -249,11 +249,11 @@ def gold_rejection_sample(
 def save_bank(result: RejectionResult, path: str | Path, sheet: str | Path | None = None, per_row: int = 10) -> None:
     """Write a bank as ``.npz`` (uint8 images as a PNG would hold them, labels, stats) and a contact sheet PNG
     (``per_row`` samples of each class per row)."""
-    from ganlab.core.features.extractors import quantize_uint8
     from ganlab.core.results import atomic_write_bytes
 
     imgs = result.images
-    u8 = ((quantize_uint8(imgs) + 1) * 127.5).round().clamp(0, 255).to(torch.uint8) if imgs.ndim == 4 else imgs
+    # images as a PNG would hold them: uint8 levels of [-1, 1]
+    u8 = ((imgs.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8) if imgs.ndim == 4 else imgs
     buf = io.BytesIO()
     np.savez(
         buf,
