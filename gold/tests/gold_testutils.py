@@ -47,8 +47,15 @@ def image_config(tmp_path, **options) -> ExperimentConfig:
             "data": {"name": "digits", "resolution": 32},
             "model": {
                 "backbone": "dcgan",
-                "options": {"resolution": 32, "channels": 1, "z_dim": 8, "ngf": 4, "ndf": 4, "num_classes": 10,
-                            "acgan": True},
+                "options": {
+                    "resolution": 32,
+                    "channels": 1,
+                    "z_dim": 8,
+                    "ngf": 4,
+                    "ndf": 4,
+                    "num_classes": 10,
+                    "acgan": True,
+                },
             },
             "optim": {"betas": [0.5, 0.999]},
             "train": {

@@ -60,6 +60,20 @@ def train(
             cfg = load_config(ExperimentConfig, path, overrides, scale=scale, base={"method": {"name": "gold"}})
     if cfg.method.name != "gold":
         raise ConfigError(f"ganlab.gold.train trains the gold method, but the config says {cfg.method.name!r}")
+    from ganlab.core.config import from_dict
+    from ganlab.core.data import get_dataset
+    from ganlab.core.nn import build_backbone
+    from ganlab.gold.method import check_inputs
+    from ganlab.gold.options import GoldOptions
+
+    opts = from_dict(GoldOptions, dict(cfg.method.options), where="method.options")
+    d = cfg.data
+    if dataset is None:
+        dataset = get_dataset(d.name, root=d.root, split=d.split, resolution=d.resolution, **d.options)
+    # every input check before the trainer creates the run directory: a rejected input writes nothing
+    probe = models() if callable(models) else models
+    G, D = probe if probe is not None else build_backbone(cfg.model.backbone, **cfg.model.options)
+    check_inputs(cfg, dataset, G, D, opts)
     cfg.train.steps = resolve_steps(cfg, dataset)
     trainer = Trainer(cfg, resume=resume, dataset=dataset, models=models, allow_config_change=allow_config_change)
     trainer.fit()

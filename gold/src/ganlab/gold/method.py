@@ -51,7 +51,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Gold", "GoldOptions", "make_split", "random_crop", "resolve_steps", "stream_indices"]
+__all__ = ["Gold", "GoldOptions", "check_inputs", "make_split", "random_crop", "resolve_steps", "stream_indices"]
 
 
 # ---------------------------------------------------------------------------------------------- data helpers
@@ -122,6 +122,36 @@ def resolve_steps(cfg: Any, dataset: Any = None) -> int:
     return opts.epochs * layout.steps
 
 
+def check_inputs(
+    cfg: Any, dataset: Any, G: torch.nn.Module, D: torch.nn.Module, options: GoldOptions, device: Any = "cpu"
+) -> tuple[Split, np.ndarray]:
+    """Every input check of a gold run, before any training: NS loss, a class-conditional G, a labelled dataset with
+    labels in [0, num_classes), a D with a class head of that size (one eval-mode forward of two items). Returns the
+    (split, held-out positions) of the run."""
+    if cfg.loss.name != "ns":
+        raise ConfigError(
+            f"GOLD's marginal term is the logit log D/(1 - D) of a non-saturating D; set loss.name: ns "
+            f"(got {cfg.loss.name!r})"
+        )
+    num_classes = int(getattr(G, "num_classes", 0) or 0)
+    if not num_classes:
+        raise ConfigError("GOLD needs a class-conditional generator (num_classes > 0) and a labelled dataset")
+    if not int(getattr(dataset, "num_classes", 0) or 0):
+        raise DatasetError(f"GOLD needs class labels, but dataset {getattr(dataset, 'name', '?')!r} is unlabelled")
+    split, held = make_split(dataset, options, _split_seed(cfg.seed, options))
+    check_labels(dataset.labels[split.labelled], num_classes, "labels of the labelled training items")
+    batch = dataset.get_batch(split.labelled[:2])
+    was = D.training
+    D.eval()
+    try:
+        with torch.no_grad():
+            x = batch["image"].to(device)
+            d_heads(D(x, y=batch["label"].to(device)), num_classes)
+    finally:
+        D.train(was)
+    return split, held
+
+
 def _run_path(run: Any) -> Path | None:
     rd = getattr(run, "run_dir", None)
     return None if rd is None else Path(getattr(rd, "path", rd))
@@ -156,19 +186,8 @@ class Gold(Method):
     # ------------------------------------------------------------------------------------------------ set-up
     def setup(self, run: Trainer) -> None:
         opts = self.options
-        if run.cfg.loss.name != "ns":
-            raise ConfigError(
-                f"GOLD's marginal term is the logit log D/(1 - D) of a non-saturating D; set loss.name: ns "
-                f"(got {run.cfg.loss.name!r})"
-            )
         ds = run.dataset
-        num_classes = int(run.num_classes)
-        if not num_classes:
-            raise ConfigError("GOLD needs a class-conditional generator (num_classes > 0) and a labelled dataset")
-        if not int(getattr(ds, "num_classes", 0) or 0):
-            raise DatasetError(f"GOLD needs class labels, but dataset {getattr(ds, 'name', '?')!r} is unlabelled")
-        self.split, self.held = make_split(ds, opts, _split_seed(run.cfg.seed, opts))
-        check_labels(ds.labels[self.split.labelled], num_classes, "labels of the labelled training items")
+        self.split, self.held = check_inputs(run.cfg, ds, run.unwrap(run.G), run.unwrap(run.D), opts, run.device)
         mask = np.zeros(len(ds), dtype=bool)
         mask[self.split.labelled] = True
         self.labelled_mask = torch.from_numpy(mask).to(run.device)
@@ -193,25 +212,11 @@ class Gold(Method):
                 f"re-weighting would start at step {self.start_step}, at or beyond the last step ({total}): set "
                 "method.options.start_epoch below the number of epochs, or reweight: false for the baseline"
             )
-        self._probe(run)
         if opts.eval_every or opts.select_best:
             self._tests = self._test_sets(run)
         path = _run_path(run)
         if path is not None and _is_main(run):
             save_split(self.split, path / "split.npz")
-
-    def _probe(self, run: Trainer) -> None:
-        """One eval-mode forward of two real items: D must have a class head of the generator's class count."""
-        d = run.unwrap(run.D)
-        batch = run.dataset.get_batch(self.split.labelled[:2])
-        x = batch["image"].to(run.device)
-        was = d.training
-        d.eval()
-        try:
-            with torch.no_grad():
-                d_heads(d(x, y=batch["label"].to(run.device)), run.num_classes)
-        finally:
-            d.train(was)
 
     def _test_sets(self, run: Trainer) -> dict[str, tuple[torch.Tensor, np.ndarray]]:
         ds = run.dataset
