@@ -264,7 +264,7 @@ class Gold(Method):
     # ------------------------------------------------------------------------------------------------- losses
     def _gold_heads(self, run: Trainer, fake_x: torch.Tensor, adv: torch.Tensor, cls: torch.Tensor, y: torch.Tensor):
         mode = self.options.gold_forward
-        if mode == "shared":
+        if mode == "shared" or not self.reweighting(run):  # unweighted steps only log GOLD: no second forward
             return adv.detach(), cls.detach()
         d = run.D
         with torch.no_grad():
