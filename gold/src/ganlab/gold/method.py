@@ -278,13 +278,17 @@ class Gold(Method):
             finally:
                 module.train(was)
 
-    def gold_of(self, run: Trainer, adv: torch.Tensor, cls: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Marginal and conditional terms and the estimator (eq. 3, or eq. 4 with the running sigma ratio)."""
+    def gold_of(
+        self, run: Trainer, adv: torch.Tensor, cls: torch.Tensor, y: torch.Tensor, update: bool = True
+    ) -> dict[str, torch.Tensor]:
+        """Marginal and conditional terms and the estimator (eq. 3, or eq. 4 with the running sigma ratio, which D's
+        fake batches update)."""
         marg = adv.float()
         cond = conditional_term(cls, y, eps=self.options.log_eps)
         ratio = 1.0
         if self.options.estimator == "balanced":
-            self.balance.update(marg, cond)
+            if update:
+                self.balance.update(marg, cond)
             ratio = self.balance.ratio
         return {"marginal": marg, "conditional": cond, "gold": marg + ratio * cond}
 
@@ -332,7 +336,7 @@ class Gold(Method):
         loss_adv = run.loss.g(adv)
         loss_cls = F.cross_entropy(cls.float(), y, reduction="none")
         if opts.beta_g > 0 and self.reweighting(run):
-            w = sample_weights(self.gold_of(run, adv.detach(), cls.detach(), y)["gold"], opts.beta_g)
+            w = sample_weights(self.gold_of(run, adv.detach(), cls.detach(), y, update=False)["gold"], opts.beta_g)
             la, lc = weighted_mean(loss_adv, w, opts.weighting), weighted_mean(loss_cls, w, "per_sample")
         else:
             la, lc = loss_adv.mean(), loss_cls.mean()
