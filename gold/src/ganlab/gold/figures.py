@@ -55,7 +55,8 @@ def _curves(ax, series: Mapping[str, Sequence[Sequence[float]]], ylabel: str) ->
         if len(runs) > 1:
             ax.fill_between(xs, m - s, m + s, alpha=0.2)
     ax.set_ylabel(ylabel)
-    ax.legend()
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend()
 
 
 def figure1(
