@@ -134,6 +134,8 @@ def figure3(path: str | Path, rounds: Sequence[Mapping[str, Any]], data: np.ndar
         ax.set_title(f"round {j + 1}: {len(rd['labelled'])} labels")
         ax = axes[1, j]
         ax.scatter(rd["images"][:, 0], rd["images"][:, 1], c=rd["labels"], s=2, alpha=0.4, cmap="coolwarm")
+        ax.set_xlim(axes[0, j].get_xlim())
+        ax.set_ylim(axes[0, j].get_ylim())
         ax.set_title("generated")
         ax = axes[2, j]
         g = np.asarray(rd["grid"])
