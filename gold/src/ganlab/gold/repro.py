@@ -48,8 +48,8 @@ class ProtocolConfig:
     n_stats: int = 50000
     rejection_batch: int = 100
     max_batches_per_class: int = 10000
-    fid: bool = False  # Table 5 / Figure 6: FID with an in-domain LeNet
-    fid_n: int = 10000
+    fid: bool = False  # Table 5 / Figure 6: FID with an in-domain LeNet, against every real training image
+    fid_n: int = 10000  # generated samples for the FID of a G (a rejection bank is scored whole)
     fid_every: int = 100  # epochs (Figure 6)
     fid_classifier: dict[str, Any] = field(default_factory=dict)  # training overrides of the FID LeNet
     capacity: dict[str, Any] = field(default_factory=dict)  # fitting-capacity protocol overrides
