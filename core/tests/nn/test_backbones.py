@@ -72,6 +72,7 @@ def test_heads_required_by_the_papers():
     assert d.eval()(torch.randn(2, 1, 32, 32))["cls"].shape == (2, 10)
     _, d = build_backbone("toy_mlp_gold")
     assert d(torch.randn(3, 2))["cls"].shape == (3, 2)
+    assert all(m.bias.abs().sum() == 0 for m in d.modules() if isinstance(m, torch.nn.Linear))  # GOLD's toy init
     _, d = build_backbone("ssgan32_cifar", ngf=32, ndf=32)
     assert d(torch.randn(2, 3, 32, 32))["rot"].shape == (2, 4)
     _, d = build_backbone("sngan32_cifar", ngf=32, ndf=32)
@@ -181,6 +182,24 @@ def test_dcgan_supports_28_and_32_px():
     assert G(G.sample_z(2), torch.tensor([1, 2])).shape == (2, 1, 28, 28)
 
 
+def test_acgan128_shapes_follow_the_imagenet_acgan():
+    """GOLD's 128-px ACGAN: 1 -> 5 -> 13 -> 29 -> 61 -> 128 in G; 128 -> 64 -> 62 -> 31 -> 29 -> 15 -> 13 in D."""
+    torch.manual_seed(0)
+    G, D = build_backbone("acgan128_gold")
+    x = G(G.sample_z(2), torch.tensor([3, 7]))
+    assert x.shape == (2, 3, 128, 128) and x.abs().max() <= 1
+    h = torch.randn(2, 3, 128, 128)
+    sizes = []
+    for m in D.net:
+        h = m(h)
+        if isinstance(m, torch.nn.Conv2d):
+            sizes.append(h.shape[-1])
+    assert sizes == [64, 62, 31, 29, 15, 13]
+    out = D.eval()(torch.randn(2, 3, 128, 128))
+    assert out["cls"].shape == (2, 10) and out["features"].shape == (2, 13 * 13 * 512)
+    assert sum(hasattr(m, "parametrizations") for m in D.modules()) == 6  # SN on every conv, not on the heads
+
+
 def test_dcgan_acgan_init_is_normal_002():
     torch.manual_seed(0)
     G, D = build_backbone("acgan_cifar_gold")
@@ -240,6 +259,7 @@ def test_registry_lists_families_and_presets():
         "acgan_cifar_gold",
         "toy_mlp",
         "toy_mlp_gold",
+        "acgan128_gold",
     ):
         assert name in PRESETS
 

@@ -48,6 +48,26 @@ def test_exact_counts_of_known_architectures():
     }
 
 
+def test_gold_official_counts_by_hand():
+    """GOLD's network/acgan.py (nz 100, ny 10), layer by layer: Linear i*o+o, BN 2c, (bias-free) convs k*k*i*o."""
+    lin = lambda i, o: i * o + o
+    g1 = lin(110, 1024) + 2 * 1024 + lin(1024, 128 * 8 * 8) + 2 * 8192 + (16 * 128 * 64 + 64) + 2 * 64 + (16 * 64 + 1)
+    d1 = (16 * 64 + 64) + (16 * 64 * 128 + 128) + 2 * 128 + lin(8192, 1024) + 2 * 1024 + lin(1024, 1) + lin(1024, 10)
+    assert param_counts("acgan_mnist_gold") == {"G": g1, "D": d1, "total": g1 + d1}
+    g3 = lin(110, 384) + 16 * (384 * 192 + 192 * 96 + 96 * 48 + 48 * 3) + 2 * (192 + 96 + 48)
+    convs = [(3, 16), (16, 32), (32, 64), (64, 128), (128, 256), (256, 512)]
+    d3 = sum(9 * i * o for i, o in convs) + 2 * sum(o for _, o in convs[1:]) + lin(8192, 1) + lin(8192, 10)
+    assert param_counts("acgan_cifar_gold") == {"G": g3, "D": d3, "total": g3 + d3}
+    gt = lin(4, 512) + 2 * lin(512, 512) + lin(512, 2)
+    dt = lin(2, 512) + 2 * lin(512, 512) + lin(512, 1) + lin(512, 2)
+    assert param_counts("toy_mlp_gold") == {"G": gt, "D": dt, "total": gt + dt}
+    g128 = lin(110, 768) + 25 * (768 * 384 + 384 * 256 + 256 * 192 + 192 * 64) + 64 * 64 * 3 + 2 * (384 + 256 + 192)
+    d128 = d3 - lin(8192, 1) - lin(8192, 10) + lin(13 * 13 * 512, 1) + lin(13 * 13 * 512, 10)
+    assert param_counts("acgan128_gold") == {"G": g128, "D": d128, "total": g128 + d128}
+    # the SN variant of the toy D has the same trainable parameters (SN adds buffers only)
+    assert param_counts("toy_mlp_gold", sn=True)["D"] == dt
+
+
 def test_the_required_presets_are_in_the_table_or_counted():
     for name in ("sagan64_ch32_is", "biggan128_ch64_is", "icgan64_ch64", "biggan32_cifar_multigan"):
         assert name in PRESETS and param_counts(name)["total"] > 0

@@ -71,7 +71,7 @@ FAMILIES: dict[str, Family] = {
     for f in [
         Family("mlp", MLPConfig, build_mlp, doc="toy MLP G/D (2-D mixtures)"),
         Family("dcgan", DCGANConfig, build_dcgan, doc="DCGAN / SNGAN-paper standard CNN, 28 or 32 px"),
-        Family("acgan", ACGANConfig, build_acgan, doc="ACGAN CIFAR G/D, 32 px (Dia-GAN MNIST, GOLD 3-channel)"),
+        Family("acgan", ACGANConfig, build_acgan, doc="ACGAN G/D, 32 px (Dia-GAN MNIST, GOLD 3-channel) or 128 px"),
         Family("infogan", InfoGANConfig, build_infogan, doc="InfoGAN-style 1-channel G/D with class head (GOLD)"),
         Family("sngan", SNGANConfig, build_sngan, doc="SNGAN ResNet, 32/48/64/128 px (torch-mimicry)"),
         Family("ssgan", SNGANConfig, build_sngan, {"rotation_head": True}, doc="SNGAN ResNet + rotation head"),
@@ -266,8 +266,18 @@ _PRESET_LIST = [
     Preset(
         "toy_mlp_gold",
         "mlp",
-        {"data_dim": 2, "z_dim": 2, "width": 512, "depth": 3, "num_classes": 2, "acgan": True},
-        "GOLD synthetic: width 512, 3 hidden, G reads z ⊕ onehot(y), D adv + class heads, no SN",
+        {
+            "data_dim": 2,
+            "z_dim": 2,
+            "width": 512,
+            "depth": 3,
+            "num_classes": 2,
+            "acgan": True,
+            "init": "N02",
+            "zero_bias": True,
+        },
+        "GOLD synthetic: width 512, 3 hidden, G reads z ⊕ onehot(y), D adv + class heads, no SN (the reference's "
+        "SN flag is a no-op; sn=true gives an SN variant), N(0, 0.02) weights and zero biases",
     ),
     Preset(
         "acgan_mnist_gold",
@@ -280,6 +290,12 @@ _PRESET_LIST = [
         "acgan",
         {"channels": 3, "z_dim": 100, "num_classes": 10, "sn": True, "acgan": True},
         "GOLD CIFAR-10 / SVHN: ACGAN CIFAR G/D, SN on every D conv, adv + class heads",
+    ),
+    Preset(
+        "acgan128_gold",
+        "acgan",
+        {"resolution": 128, "channels": 3, "z_dim": 100, "num_classes": 10, "sn": True, "acgan": True},
+        "GOLD Imagenette / Imagewoof 128: the ImageNet ACGAN G/D, SN on every D conv, adv + class heads",
     ),
 ]
 PRESETS: dict[str, Preset] = {p.name: p for p in _PRESET_LIST}

@@ -75,6 +75,7 @@ class MLPConfig:
     acgan: bool = True  # with classes: D predicts them (`cls` head) rather than reading them
     sn: bool = False
     init: str = "default"
+    zero_bias: bool = False  # biases start at 0 (GOLD's toy: N(0, 0.02) weights, zero biases)
 
 
 class MLPGenerator(Generator):
@@ -92,6 +93,8 @@ class MLPGenerator(Generator):
         layers.append(nn.Linear(dims[-1], cfg.data_dim))
         self.net = nn.Sequential(*layers)
         init_weights(self, cfg.init)
+        if cfg.zero_bias:
+            _zero_biases(self)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None, feat: torch.Tensor | None = None) -> torch.Tensor:
         return self.net(_g_input(self, z, y, feat))
@@ -112,6 +115,8 @@ class MLPDiscriminator(Discriminator):
         self.net = nn.Sequential(*layers)
         _setup_heads(self, cfg.width, cfg.num_classes, cfg.feat_dim, cfg.acgan, cfg.sn)
         init_weights(self, cfg.init)
+        if cfg.zero_bias:
+            _zero_biases(self)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, feat: torch.Tensor | None = None) -> dict:
         if x.ndim != 2 or x.shape[1] != self.channels:
@@ -230,7 +235,8 @@ def build_dcgan(cfg: DCGANConfig) -> tuple[DCGANGenerator, DCGANDiscriminator]:
 # --------------------------------------------------------------------------------------------- ACGAN (CIFAR)
 @dataclass
 class ACGANConfig:
-    """ACGAN CIFAR G/D at 32 px (gitlimlab ACGAN-PyTorch layout), as used by Dia-GAN (MNIST variants) and GOLD.
+    """ACGAN G/D at 32 px (gitlimlab ACGAN-PyTorch layout), as used by Dia-GAN (MNIST variants) and GOLD; and the
+    ImageNet ACGAN at 128 px (same repository's ``_netG`` / ``_netD``; GOLD's Imagenette / Imagewoof runs).
 
     G: Linear(z [⊕ onehot y] -> 384) -> 1x1 -> ConvT 384->192 (k4 s1) -> 96 -> 48 -> C (k4 s2 p1), BN + ReLU,
     bias-free ConvTs, tanh. D: six bias-free 3x3 convs 16 (s2), 32, 64 (s2), 128, 256 (s2), 512, each followed by
@@ -238,6 +244,11 @@ class ACGANConfig:
     Init: conv N(0, 0.02), BN weight N(1, 0.02) and bias 0, Linear PyTorch default (as the reference).
     Dia-GAN: unconditional, no SN (``use_sn=False`` in its code), PacGAN packing via ``pack``; GOLD: SN on
     every D conv and a class head.
+
+    128 px: G Linear(-> 768) -> 1x1 -> bias-free ConvT k5 s2 p0 768->384->256->192 (BN + ReLU) -> ConvT k5 s2
+    192->64 -> tanh (no BN, as the reference) -> ConvT k8 s2 64->C -> tanh (1 -> 5 -> 13 -> 29 -> 61 -> 128). D: the
+    same six convs with padding 0 on the stride-1 convs (128 -> 64 -> 62 -> 31 -> 29 -> 15 -> 13); heads on
+    13*13*512 features.
     """
 
     resolution: int = 32
@@ -269,20 +280,28 @@ class ACGANGenerator(Generator):
 
     def __init__(self, cfg: ACGANConfig) -> None:
         super().__init__()
-        check_resolution("acgan", cfg.resolution, [32])
+        check_resolution("acgan", cfg.resolution, [32, 128])
         self.z_dim, self.num_classes, self.feat_dim = cfg.z_dim, cfg.num_classes, cfg.feat_dim
         self.resolution, self.channels = cfg.resolution, cfg.channels
-        self.fc = nn.Linear(cfg.z_dim + cfg.num_classes + cfg.feat_dim, 384)
-        chans = [384, 192, 96, 48]
-        body: list[nn.Module] = [nn.ConvTranspose2d(384, 192, 4, 1, 0, bias=False), nn.BatchNorm2d(192), nn.ReLU()]
-        for a, b in zip(chans[1:-1], chans[2:]):
-            body += [nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False), nn.BatchNorm2d(b), nn.ReLU()]
-        body += [nn.ConvTranspose2d(48, cfg.channels, 4, 2, 1, bias=False), nn.Tanh()]
+        self.width = 384 if cfg.resolution == 32 else 768
+        self.fc = nn.Linear(cfg.z_dim + cfg.num_classes + cfg.feat_dim, self.width)
+        body: list[nn.Module] = []
+        if cfg.resolution == 32:
+            chans = [384, 192, 96, 48]
+            body += [nn.ConvTranspose2d(384, 192, 4, 1, 0, bias=False), nn.BatchNorm2d(192), nn.ReLU()]
+            for a, b in zip(chans[1:-1], chans[2:]):
+                body += [nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False), nn.BatchNorm2d(b), nn.ReLU()]
+            body += [nn.ConvTranspose2d(48, cfg.channels, 4, 2, 1, bias=False), nn.Tanh()]
+        else:
+            for a, b in zip([768, 384, 256], [384, 256, 192]):
+                body += [nn.ConvTranspose2d(a, b, 5, 2, 0, bias=False), nn.BatchNorm2d(b), nn.ReLU()]
+            body += [nn.ConvTranspose2d(192, 64, 5, 2, 0, bias=False), nn.Tanh()]
+            body += [nn.ConvTranspose2d(64, cfg.channels, 8, 2, 0, bias=False), nn.Tanh()]
         self.body = nn.Sequential(*body)
         _acgan_init(self)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None, feat: torch.Tensor | None = None) -> torch.Tensor:
-        return self.body(self.fc(_g_input(self, z, y, feat)).view(z.shape[0], 384, 1, 1))
+        return self.body(self.fc(_g_input(self, z, y, feat)).view(z.shape[0], self.width, 1, 1))
 
 
 class ACGANDiscriminator(Discriminator):
@@ -290,7 +309,7 @@ class ACGANDiscriminator(Discriminator):
 
     def __init__(self, cfg: ACGANConfig) -> None:
         super().__init__()
-        check_resolution("acgan", cfg.resolution, [32])
+        check_resolution("acgan", cfg.resolution, [32, 128])
         if cfg.pack < 1:
             raise ConfigError(f"pack must be >= 1, got {cfg.pack}")
         self.num_classes, self.feat_dim, self.pack = cfg.num_classes, cfg.feat_dim, cfg.pack
@@ -299,8 +318,11 @@ class ACGANDiscriminator(Discriminator):
         spec = [(16, 2), (32, 1), (64, 2), (128, 1), (256, 2), (512, 1)]
         layers: list[nn.Module] = []
         ch_in = cfg.channels * cfg.pack
+        # 128 px: the stride-1 convs are unpadded, so 128 -> 13 (the reference's ImageNet D)
+        pad1 = 1 if cfg.resolution == 32 else 0
         for k, (ch, stride) in enumerate(spec):
-            layers.append(_maybe_sn(nn.Conv2d(ch_in, ch, 3, stride, 1, bias=False), cfg.sn))
+            pad = 1 if stride == 2 else pad1
+            layers.append(_maybe_sn(nn.Conv2d(ch_in, ch, 3, stride, pad, bias=False), cfg.sn))
             if k > 0:
                 layers.append(nn.BatchNorm2d(ch))
             layers += [nn.LeakyReLU(0.2), nn.Dropout(cfg.dropout)]
@@ -308,7 +330,8 @@ class ACGANDiscriminator(Discriminator):
         layers.append(nn.Flatten())
         self.net = nn.Sequential(*layers)
         # heads are plain Linear layers: GOLD puts SN on the convs only
-        _setup_heads(self, 4 * 4 * 512, cfg.num_classes, cfg.feat_dim, cfg.acgan, sn=False)
+        side = 4 if cfg.resolution == 32 else 13
+        _setup_heads(self, side * side * 512, cfg.num_classes, cfg.feat_dim, cfg.acgan, sn=False)
         _acgan_init(self)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, feat: torch.Tensor | None = None) -> dict:
@@ -415,13 +438,17 @@ class InfoGANDiscriminator(Discriminator):
         return _d_outputs(self, self.net(x), y, feat)
 
 
+def _zero_biases(module: nn.Module) -> None:
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)) and m.bias is not None and not m.bias.is_meta:
+            nn.init.zeros_(m.bias)
+
+
 def _n02_zero_bias(module: nn.Module) -> None:
     if any(p.is_meta for p in module.parameters()):
         return
     init_weights(module, "N02")
-    for m in module.modules():
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)) and m.bias is not None:
-            nn.init.zeros_(m.bias)
+    _zero_biases(module)
 
 
 def build_infogan(cfg: InfoGANConfig) -> tuple[InfoGANGenerator, InfoGANDiscriminator]:

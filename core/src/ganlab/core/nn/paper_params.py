@@ -149,6 +149,32 @@ PAPER_PARAM_COUNTS: list[PaperCount] = [
     PaperCount("notes multigan §2.2", "G, upstream CIFAR recipe", "biggan32_cifar", "G", 4.304387, 6),
     PaperCount("notes multigan §2.2", "G, Slim config", "biggan32_cifar_multigan", "G", 4.139299, 6),
     PaperCount("notes multigan §2.2", "D (ch 64)", "biggan32_cifar_multigan", "D", 4.207361, 6),
+    # GOLD (sangwoomo/GOLD network/acgan.py, nz 100, ny 10; notes diagan_gold §2.2): exact trainable counts of the
+    # official modules, worked out layer by layer (core/tests/nn/test_param_counts.py repeats the arithmetic).
+    PaperCount("GOLD code, acgan.py", "ACGAN_MNIST_Generator (1 ch, 32 px)", "acgan_mnist_gold", "G", 8.661185, 6),
+    PaperCount("GOLD code, acgan.py", "ACGAN_MNIST_Discriminator (SN convs)", "acgan_mnist_gold", "D", 8.535499, 6),
+    PaperCount("GOLD code, acgan.py", "ACGAN_CIFAR10_Generator (3 ch)", "acgan_cifar_gold", "G", 1.593888, 6),
+    PaperCount("GOLD code, acgan.py", "ACGAN_CIFAR10_Discriminator (SN convs)", "acgan_cifar_gold", "D", 1.663867, 6),
+    PaperCount("GOLD code, acgan.py", "ACGAN_Toy_Generator (nz 2, ny 2, dim 512)", "toy_mlp_gold", "G", 0.528898, 6),
+    PaperCount("GOLD code, acgan.py", "ACGAN_Toy_Discriminator (dim 512)", "toy_mlp_gold", "D", 0.528387, 6),
+    PaperCount(
+        "GOLD §D (ACGAN ImageNet 128)",
+        "G (gitlimlab _netG, nz 100 + 10 classes)",
+        "acgan128_gold",
+        "G",
+        11.465600,
+        6,
+        note="the GOLD repository has no 128-px model; the paper's [39] ACGAN is gitlimlab's ImageNet _netG",
+    ),
+    PaperCount(
+        "GOLD §D (ACGAN ImageNet 128)",
+        "D (gitlimlab _netD, 10 classes)",
+        "acgan128_gold",
+        "D",
+        2.525563,
+        6,
+        note="gitlimlab's ImageNet _netD (13x13x512 heads), with GOLD's SN on every conv (counts unchanged)",
+    ),
 ]
 
 

@@ -1,0 +1,127 @@
+"""Evaluation of trained runs for the reproductions: fitting capacity on the real test set and FID with an in-domain
+feature network (a LeNet-32 trained here on the real training images; never a random network).
+
+Every number comes with its protocol (classifier, sample counts, feature network, resolution).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ganlab.gold.capacity import fitting_capacity_multi, generator_sampler, to_classifier_input
+
+__all__ = ["InDomainFID", "final_capacity", "test_set"]
+
+
+def test_set(cfg: Any, dataset: Any, options: Any) -> tuple[torch.Tensor, np.ndarray]:
+    """The real test set of a run: its held-out training items (``holdout``) or the dataset's ``test_split``."""
+    from ganlab.core.data import get_dataset
+    from ganlab.core.errors import ConfigError
+    from ganlab.gold.method import _holdout, _split_seed
+
+    if options.holdout:
+        held = _holdout(len(dataset), options.holdout, _split_seed(cfg.seed, options))
+        b = dataset.get_batch(held)
+        return b["image"], b["label"].numpy()
+    if not options.test_split:
+        raise ConfigError("evaluation needs a test set: set method.options.test_split or holdout")
+    d = cfg.data
+    test = get_dataset(d.name, root=d.root, split=options.test_split, resolution=d.resolution, **d.options)
+    b = test.get_batch(np.arange(len(test)))
+    return b["image"], b["label"].numpy()
+
+
+def final_capacity(
+    G: nn.Module,
+    test: tuple[torch.Tensor, np.ndarray],
+    *,
+    num_classes: int,
+    seed: int,
+    device: Any,
+    bank: tuple[torch.Tensor, np.ndarray] | None = None,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """Fitting capacity of G (fresh samples each epoch) or of a fixed ``bank`` (one pass per epoch), on ``test``."""
+    if bank is not None:
+        overrides = {"samples_per_epoch": None, **overrides}
+        source: Any = bank
+    else:
+        source = generator_sampler(G, seed=seed, device=device)
+    return fitting_capacity_multi(
+        source, {"test": test}, num_classes=num_classes, device=device, seed=seed, **overrides
+    )
+
+
+@dataclass
+class InDomainFID:
+    """FID on the penultimate (84-d) features of a LeNet-32 trained on the real training images."""
+
+    model: nn.Module
+    real_mu: np.ndarray
+    real_sigma: np.ndarray
+    n_real: int
+    protocol: dict[str, Any]
+
+    @classmethod
+    def train(
+        cls,
+        images: torch.Tensor,
+        labels: np.ndarray,
+        num_classes: int,
+        *,
+        device: Any = None,
+        seed: int = 0,
+        cache: str | Path | None = None,
+        **overrides: Any,
+    ) -> InDomainFID:
+        from ganlab.core.features.classifier import load_classifier, save_classifier, train_classifier
+
+        x = to_classifier_input(images.float())
+        if cache is not None and Path(cache).is_file():
+            model, _ = load_classifier(cache)
+            info = {"cached": str(cache)}
+        else:
+            proto = {"samples_per_epoch": None, "epochs": 10, **overrides}
+            model, info = train_classifier(
+                (x, torch.as_tensor(labels)),
+                num_classes=num_classes,
+                in_channels=x.shape[1],
+                device=device,
+                seed=seed,
+                **proto,
+            )
+            if cache is not None:
+                save_classifier(model, cache, arch="lenet")
+        model = model.to(device or "cpu").eval()
+        feats = cls._features(model, x, device)
+        return cls(
+            model,
+            feats.mean(0),
+            np.cov(feats, rowvar=False),
+            len(x),
+            {"extractor": "in-domain LeNet-32 (84-d)", "trained_on": int(len(x)), "classifier": info.get("protocol")},
+        )
+
+    @staticmethod
+    @torch.no_grad()
+    def _features(model: nn.Module, x: torch.Tensor, device: Any) -> np.ndarray:
+        out = [model.features(x[i : i + 1000].to(device or "cpu")).cpu() for i in range(0, len(x), 1000)]
+        return torch.cat(out).double().numpy()
+
+    def __call__(self, images: torch.Tensor, device: Any = None) -> dict[str, Any]:
+        from ganlab.core.metrics.fid import frechet_distance
+
+        f = self._features(self.model, to_classifier_input(images.float()), device)
+        fid = frechet_distance(self.real_mu, self.real_sigma, f.mean(0), np.cov(f, rowvar=False))
+        return {"fid": float(fid), "fid_n_fake": int(len(images)), "fid_n_real": self.n_real}
+
+    def of_generator(self, G: nn.Module, n: int, num_classes: int, seed: int, device: Any) -> dict[str, Any]:
+        g = torch.Generator().manual_seed(seed)
+        y = torch.randint(0, num_classes, (n,), generator=g)
+        return self(generator_sampler(G, seed=seed, device=device)(y), device)

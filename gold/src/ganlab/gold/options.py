@@ -1,0 +1,87 @@
+"""The options of the GOLD training method (``method.options`` in a config), with their validation."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ganlab.core.errors import ConfigError
+
+
+@dataclass
+class GoldOptions:
+    """Semi-supervised ACGAN training (the official ``train_acgan_semi``) with GOLD re-weighting (eq. 5).
+
+    Defaults are the paper's: lambda_c 0.1, beta 1 on D and 0 on G, re-weighting after half the epochs, the
+    unbalanced estimator d of eq. 3, per-sample weights.
+    """
+
+    reweight: bool = True  # False: the baseline (loss (1), the official ``acgan_semi`` mode)
+    lambda_c: float = 0.1  # weight of D's class loss on generated samples (0.01 / 0 for active learning)
+    g_class_weight: float = 1.0  # G's class loss: unscaled in the official code (eq. 1 would scale it by lambda_c)
+    beta_d: float = 1.0
+    beta_g: float = 0.0  # 0: G's loss is not re-weighted (the paper's choice)
+    estimator: Literal["gold", "balanced"] = "gold"  # eq. 3 (the paper's choice for re-weighting) or eq. 4
+    weighting: Literal["per_sample", "official_batch_mean"] = "per_sample"
+    # which forward gives the weights: "shared" = D's outputs of the loss forward itself, detached (train mode, the
+    # same batch statistics; no extra cost); "train" = a second no-grad train-mode forward, as the official code (own
+    # dropout mask, BN running stats and SN power iteration updated once more); "eval" = a no-grad eval-mode forward
+    gold_forward: Literal["shared", "train", "eval"] = "shared"
+    log_eps: float = 1e-6  # log(D_C(c|x) + eps) in the weights, as the official gold_score
+    fake_class_mask: Literal["official", "all"] = "official"  # official: the fake class loss uses the positions of
+    # the batch's labelled *real* items (a subsample under semi-supervision); "all": every generated sample
+    epochs: int | None = None  # the paper's unit; train.steps must then be epochs x steps per epoch (resolve_steps)
+    start_epoch: int | None = None  # plain epochs before re-weighting; None: epochs // 2 (official)
+    per_epoch: int = 10000  # the stream is repeated up to this many items per epoch (official per_epoch)
+    transform: Literal["random_crop", "none"] = "random_crop"  # official train transform: resize x1.1, crop back
+    # semi-supervision: None = every training item labelled (val set empty, as the official full-label runs)
+    num_labelled: int | None = None
+    label_fraction: float | None = None
+    val_size: int = 100  # class-balanced validation set of a semi-supervised split
+    use_unlabelled: bool = True  # the pool feeds the adversarial terms (Figure 6's run: false)
+    split_file: str | None = None  # an .npz with labelled / val / pool positions (active-learning rounds)
+    holdout: int = 0  # > 0: this many seeded random training items are held out as the real test set
+    test_split: str | None = "test"  # the dataset split fitting capacity is tested on (when holdout is 0)
+    # evaluation during training (fitting capacity every eval_every epochs; official eval_period 10)
+    eval_every: int = 0
+    select_best: bool = False  # keep the G/D with the best validation fitting capacity (active learning)
+    capacity: dict[str, Any] = field(default_factory=dict)  # classifier protocol overrides (epochs, ...)
+    split_seed: int | None = None  # seed of the split and the holdout; None: the run seed (rounds share one)
+
+    def validate(self) -> None:
+        for name in ("beta_d", "beta_g"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v >= 0):
+                raise ConfigError(f"method.options.{name} must be >= 0 (eq. 5 uses x^beta), got {v}")
+        if self.lambda_c < 0 or self.g_class_weight < 0:
+            raise ConfigError("method.options.lambda_c and g_class_weight must be >= 0")
+        if self.epochs is not None and self.epochs < 1:
+            raise ConfigError(f"method.options.epochs must be >= 1 or null, got {self.epochs}")
+        if self.start_epoch is not None:
+            if self.start_epoch < 0:
+                raise ConfigError(f"method.options.start_epoch must be >= 0, got {self.start_epoch}")
+            if self.reweight and self.epochs is not None and self.start_epoch >= self.epochs:
+                raise ConfigError(
+                    f"method.options.start_epoch={self.start_epoch} is at or beyond the last epoch ({self.epochs}): "
+                    "re-weighting would never run. Pick a start below epochs (the paper: epochs // 2), or set "
+                    "reweight: false for the baseline"
+                )
+        if self.per_epoch < 1:
+            raise ConfigError("method.options.per_epoch must be >= 1")
+        if self.num_labelled is not None and self.label_fraction is not None:
+            raise ConfigError("set method.options.num_labelled or label_fraction, not both")
+        if self.label_fraction is not None and not 0 < self.label_fraction <= 1:
+            raise ConfigError(f"method.options.label_fraction must lie in (0, 1], got {self.label_fraction}")
+        if self.num_labelled is not None and self.num_labelled < 1:
+            raise ConfigError(f"method.options.num_labelled must be >= 1, got {self.num_labelled}")
+        if self.val_size < 0 or self.holdout < 0 or self.eval_every < 0:
+            raise ConfigError("method.options.val_size, holdout and eval_every must be >= 0")
+        if self.select_best and not self.eval_every:
+            raise ConfigError("method.options.select_best needs eval_every > 0 (the epochs between evaluations)")
+        if self.log_eps < 0:
+            raise ConfigError("method.options.log_eps must be >= 0")
+
+    @property
+    def semi_supervised(self) -> bool:
+        return self.num_labelled is not None or self.label_fraction is not None or self.split_file is not None

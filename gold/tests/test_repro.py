@@ -1,0 +1,106 @@
+"""Every reproduction: configs load and validate at every scale, paper configs hold the paper's settings, and each
+experiment runs at smoke scale (the fast ones in CI, the rest marked slow)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ganlab.core.config import SCALES
+from ganlab.core.errors import ConfigError, GanlabError
+from ganlab.core.nn import build_backbone
+from ganlab.core.repro import all_experiments, run_experiment
+from ganlab.gold.repro import EXPERIMENTS, aggregate, load_repro_config
+
+FAST = {"table3_mnist", "figure1", "figure4_mnist"}  # one per kind (figure1: re-weighting + figures)
+
+
+def test_registered_through_entry_point():
+    assert {f"gold/{name}" for name in EXPERIMENTS} <= set(all_experiments())
+
+
+@pytest.mark.parametrize("name", sorted(EXPERIMENTS))
+@pytest.mark.parametrize("scale", SCALES)
+def test_configs_load(name, scale):
+    cfg = load_repro_config(EXPERIMENTS[name].config, scale)
+    assert cfg.run.method.name == "gold"
+    if scale == "smoke":  # the paper-size models are built in core's parameter-count tests
+        build_backbone(cfg.run.model.backbone, **cfg.run.model.options)
+    else:
+        from ganlab.core.nn import param_counts
+
+        assert param_counts(cfg.run.model.backbone, **cfg.run.model.options)["D"] > 0  # shapes only: no init
+
+
+def test_paper_settings():
+    c = load_repro_config(EXPERIMENTS["table1_mnist"].config, "paper")
+    o = c.run.method.options
+    assert (c.run.data.name, c.run.data.resolution, c.run.model.backbone) == ("mnist", 32, "acgan_mnist_gold")
+    assert (o["epochs"], o["lambda_c"], o["beta_d"], o["beta_g"]) == (20, 0.1, 1.0, 0.0)
+    assert (c.run.optim.g_lr, c.run.optim.betas, c.run.optim.n_dis, c.run.train.batch_size) == (
+        2e-4,
+        (0.5, 0.999),
+        1,
+        128,
+    )
+    assert c.experiment.seeds == [1, 2, 3, 4, 5] and c.run.loss.name == "ns"
+    c = load_repro_config(EXPERIMENTS["table1_cifar10"].config, "paper")
+    assert (c.run.model.backbone, c.run.method.options["epochs"]) == ("acgan_cifar_gold", 200)
+    c = load_repro_config(EXPERIMENTS["table2_svhn"].config, "paper")
+    assert c.experiment.label_fractions == [0.01, 0.05, 0.1, 0.2, 0.5, 1.0]
+    assert load_repro_config(EXPERIMENTS["table3_mnist"].config, "paper").experiment.ps == [0.1]
+    c = load_repro_config(EXPERIMENTS["table3_svhn"].config, "paper")
+    assert (c.experiment.ps, c.experiment.n_bank, c.experiment.n_stats, c.experiment.rejection_batch) == (
+        [0.5],
+        50000,
+        50000,
+        100,
+    )
+    assert load_repro_config(EXPERIMENTS["table4_cifar10"].config, "paper").experiment.ps == [0.1, 0.3, 0.5, 0.7, 0.9]
+    c = load_repro_config(EXPERIMENTS["table6_imagenette"].config, "paper")
+    assert (c.run.model.backbone, c.run.data.resolution, c.run.method.options["lambda_c"]) == ("acgan128_gold", 128, 0)
+    c = load_repro_config(EXPERIMENTS["figure3"].config, "paper")
+    a = c.experiment.active
+    assert (a.sizes, a.epochs, a.eval_every, a.val_size, len(c.experiment.seeds)) == ((4, 1, 8), 100, 10, 100, 25)
+    assert c.experiment.variants == ["gold_balanced", "random"] and c.run.method.options["lambda_c"] == 0.01
+    for name, sizes, lam in (
+        ("figure4_mnist", (10, 2, 18), 0.01),
+        ("figure4_fmnist", (20, 5, 40), 0.0),
+        ("figure4_svhn", (20, 20, 100), 0.0),
+    ):
+        c = load_repro_config(EXPERIMENTS[name].config, "paper")
+        assert c.experiment.active.sizes == sizes and c.run.method.options["lambda_c"] == lam
+    o = load_repro_config(EXPERIMENTS["figure6"].config, "paper").run.method.options
+    assert (o["epochs"], o["start_epoch"], o["num_labelled"], o["use_unlabelled"]) == (2000, 1000, 10, False)
+
+
+def test_lsun_paper_is_pending():
+    exp = EXPERIMENTS["table1_lsun"]
+    assert exp.status["paper"].startswith("pending")
+    with pytest.raises(GanlabError, match="pending"):
+        run_experiment(exp, "paper")
+
+
+def test_bad_protocols():
+    with pytest.raises(ConfigError, match="variants"):
+        load_repro_config(EXPERIMENTS["table1_mnist"].config, "smoke", ["experiment.variants=[random]"])
+    with pytest.raises(ConfigError, match=r"\(0, 1\)"):
+        load_repro_config(EXPERIMENTS["table3_mnist"].config, "smoke", ["experiment.ps=[1.0]"])
+
+
+def test_aggregate():
+    rows = [{"variant": "a", "seed": 1, "x": 1.0}, {"variant": "a", "seed": 2, "x": 3.0}]
+    (agg,) = aggregate(rows, ("variant",))
+    assert agg["x"] == 2.0 and agg["x_std"] == pytest.approx(2**0.5)
+
+
+@pytest.mark.parametrize(
+    "name", [n if n in FAST else pytest.param(n, marks=pytest.mark.slow) for n in sorted(EXPERIMENTS)]
+)
+def test_smoke(name, tmp_path):
+    run_dir, records = run_experiment(EXPERIMENTS[name], "smoke", out_dir=tmp_path)
+    assert records and (run_dir.path / "summary.md").is_file()
+    cfg = load_repro_config(EXPERIMENTS[name].config, "smoke")
+    for fig in cfg.experiment.figures:
+        assert (run_dir.path / f"{fig}.png").is_file(), fig
+    if cfg.experiment.kind == "rejection":
+        assert {r["variant"] for r in records} == {"random", *[f"gold_p{p:g}" for p in cfg.experiment.ps]}
