@@ -152,6 +152,6 @@ def test_cells_dispatch_through_submitit_local_executor(tmp_path):
     recs = [r for r in json.loads((tmp_path / "results.json").read_text()) if r["setting"] == "digits"]
     assert [r["status"] for r in recs] == ["done", "done"]
     assert recs[0]["train_dir"] == recs[1]["train_dir"]  # vanilla and vanilla + DRS share one training
-    assert recs[1]["metrics"]["drs_acceptance"] < 1
+    assert recs[1]["metrics"]["acceptance"] < 1
     cell = Cell(suite, "digits", "vanilla", 0, tmp_path)
     assert run_cell(cell)["status"] == "done"  # a finished cell is skipped

@@ -22,7 +22,7 @@ def toy_config(tmp_path, **options) -> ExperimentConfig:
             "model": {"backbone": "toy_mlp_gold", "options": {"width": 16}},
             "optim": {"betas": [0.5, 0.999]},
             "train": {
-                "steps": 0,
+                "steps": 1,  # replaced from method.options.epochs
                 "batch_size": 32,
                 "log_every": 1,
                 "sample_every": 0,
@@ -59,7 +59,7 @@ def image_config(tmp_path, **options) -> ExperimentConfig:
             },
             "optim": {"betas": [0.5, 0.999]},
             "train": {
-                "steps": 0,
+                "steps": 1,  # replaced from method.options.epochs
                 "batch_size": 16,
                 "log_every": 1,
                 "sample_every": 0,

@@ -184,8 +184,8 @@ def run_cell(cell: Cell) -> dict[str, Any]:
             "wall_s": time.perf_counter() - t0,
             "scores": sorted(scores),
         }
-        if "drs_acceptance" in samples:
-            record["metrics"]["drs_acceptance"] = float(samples["drs_acceptance"])
+        if "drs_acceptance" in samples:  # DRS or GOLD rejection: the share of proposals kept
+            record["metrics"]["acceptance"] = float(samples["drs_acceptance"])
     except Exception as exc:  # a failed cell (a diverged run, a bug) is recorded and never stops the suite
         record = {**base, "status": "failed", "message": f"{type(exc).__name__}: {exc}",
                   "traceback": traceback.format_exc(limit=8)}  # fmt: skip

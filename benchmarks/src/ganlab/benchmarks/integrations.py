@@ -9,7 +9,50 @@ import torch
 
 from ganlab.core.errors import ConfigError
 
-__all__ = ["icgan_configure", "icgan_method", "icgan_sample"]
+__all__ = [
+    "gold_configure",
+    "gold_method",
+    "gold_rejection",
+    "icgan_configure",
+    "icgan_method",
+    "icgan_sample",
+]
+
+
+# ---------------------------------------------------------------------------------------------------------- GOLD
+def gold_configure(cell: Any, cfg: dict[str, Any], options: Any) -> None:
+    """GOLD trains an ACGAN: the setting's backbone with class input to G and a class head on D, NS loss."""
+    if not cell.ctx.spec.conditional:
+        raise ConfigError(f"gold needs the setting's conditional model options (setting {cell.setting!r} has none)")
+    opts = cfg.setdefault("model", {}).setdefault("options", {})
+    opts.update({**cell.ctx.spec.conditional, "acgan": True})
+    cfg.setdefault("loss", {})["name"] = "ns"  # GOLD's marginal term is the logit of a non-saturating D
+
+
+def gold_method(cell: Any, options: Any) -> Any:
+    """The gold package's semi-supervised ACGAN trainer (every item labelled), re-weighting from half the steps."""
+    from ganlab.gold.method import Gold
+    from ganlab.gold.options import GoldOptions
+
+    extra = {"holdout": 0, "test_split": None, "eval_every": 0, **dict(options.options)}
+    opts = GoldOptions(reweight=bool(options.reweight), **extra)
+    opts.validate()
+    return Gold(opts)
+
+
+def gold_rejection(G: Any, D: Any, n: int, p: float, seed: int) -> dict[str, torch.Tensor]:
+    """``n`` class-balanced samples accepted by GOLD's rejection (eq. 6); the statistics from 10 n proposals."""
+    from ganlab.gold.rejection import gold_rejection_sample
+
+    if D is None:
+        raise ConfigError("gold_rejection needs the trained ACGAN's D")
+    device = next(G.parameters()).device
+    res = gold_rejection_sample(G, D.eval(), n, p=p, n_stats=10 * n, seed=seed, device=device)
+    return {
+        "image": res.images,
+        "label": torch.as_tensor(res.labels),
+        "drs_acceptance": torch.tensor(res.acceptance_rate),
+    }
 
 
 # -------------------------------------------------------------------------------------------------------- IC-GAN

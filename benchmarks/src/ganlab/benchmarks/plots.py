@@ -53,7 +53,7 @@ def write_plots(root: Path, suite: Any, records: list[dict[str, Any]]) -> list[P
             for k in dict.fromkeys(
                 k for r in records if r["setting"] == setting and r.get("status") == "done" for k in r["metrics"]
             )
-            if k not in ("eval_s", "drs_acceptance")
+            if k not in ("eval_s", "acceptance")
         ]
         if not methods or not metrics:
             continue

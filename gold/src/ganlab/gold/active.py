@@ -164,7 +164,7 @@ def run_active_learning(
                 G.load_state_dict(torch.load(prev_models, map_location="cpu", weights_only=False)["G"])
             return G, D
 
-        trainer = Trainer(rc, run_dir=rdir, resume=True, dataset=ds, models=models)
+        trainer = Trainer(rc, run_dir=rdir, resume="auto", dataset=ds, models=models)
         trainer.fit()
         best = trainer.method.restore_best(trainer)
         last = trainer.method.history[-1] if trainer.method.history else {}

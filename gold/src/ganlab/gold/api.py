@@ -84,18 +84,16 @@ def load_run(run: str | Path, device: str | torch.device = "cpu") -> tuple[torch
     """``(G, D, config)`` of a run directory from its latest checkpoint, both in eval mode."""
     from ganlab.core.config import from_dict, read_yaml
     from ganlab.core.nn import build_backbone
-    from ganlab.core.train.trainer import Trainer
+    from ganlab.core.train.checkpoint import list_checkpoints, read_checkpoint
 
     run = Path(run)
     if not (run / "config.yaml").is_file():
         raise CheckpointError(f"{run} is not a run directory (no config.yaml)")
     cfg = from_dict(ExperimentConfig, read_yaml(run / "config.yaml"))
-    ckpts = (
-        sorted((run / "checkpoints").glob("step_*.pt"), key=Trainer._step_of) if (run / "checkpoints").is_dir() else []
-    )
+    ckpts = list_checkpoints(run / "checkpoints")
     if not ckpts:
         raise CheckpointError(f"{run} has no checkpoint (checkpoints/step_*.pt)")
-    state = Trainer._read_checkpoint(ckpts[-1])
+    state = read_checkpoint(ckpts[-1])
     G, D = build_backbone(cfg.model.backbone, **cfg.model.options)
     G.load_state_dict(state["models"]["G"])
     D.load_state_dict(state["models"]["D"])

@@ -265,7 +265,7 @@ def save_bank(result: RejectionResult, path: str | Path, sheet: str | Path | Non
     )
     atomic_write_bytes(path, buf.getvalue())
     if sheet is not None and imgs.ndim == 4 and len(imgs):
-        from ganlab.core.train.trainer import images_to_png
+        from ganlab.core.images import images_to_png
 
         rows = []
         for c in np.unique(result.labels):

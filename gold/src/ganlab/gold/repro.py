@@ -117,7 +117,7 @@ def train(ecfg: ExperimentConfig, *, dataset: Any = None, init_from: Path | None
     from ganlab.gold.method import resolve_steps
 
     ecfg.train.steps = resolve_steps(ecfg, dataset)
-    trainer = Trainer(ecfg, run_dir=Path(ecfg.out_dir) / ecfg.name, dataset=dataset, init_from=init_from, resume=True)
+    trainer = Trainer(ecfg, run_dir=Path(ecfg.out_dir) / ecfg.name, dataset=dataset, init_from=init_from, resume="auto")
     kept = None
     if keep_at is not None and 0 < keep_at < ecfg.train.steps:
         kept = trainer.run_dir.path / f"keep_step{keep_at}.pt"
@@ -257,7 +257,7 @@ def _train_with_fid(ecfg, ds, fid, p: ProtocolConfig, cfg, curves, variant, seed
     from ganlab.gold.method import resolve_steps
 
     ecfg.train.steps = resolve_steps(ecfg, ds)
-    tr = Trainer(ecfg, run_dir=Path(ecfg.out_dir) / ecfg.name, dataset=ds, resume=True)
+    tr = Trainer(ecfg, run_dir=Path(ecfg.out_dir) / ecfg.name, dataset=ds, resume="auto")
     spe = tr.method.steps_per_epoch
     pts = []
     while tr.step < ecfg.train.steps:
