@@ -18,8 +18,8 @@ from ganlab.core.config import SCALES
 
 
 def _dataset(args: argparse.Namespace):
-    from ganlab.core.data import get_dataset
     from ganlab.core.cli import parse_key_values as _parse_kv
+    from ganlab.core.data import get_dataset
 
     return get_dataset(
         args.dataset, root=args.root, split=args.split, resolution=args.resolution, **_parse_kv(args.dataset_option)
@@ -123,8 +123,8 @@ def _stored(args: argparse.Namespace, run):
 def _sample(args: argparse.Namespace) -> int:
     import torch
 
-    from ganlab.core.results import atomic_write_bytes
     from ganlab.core.images import write_samples
+    from ganlab.core.results import atomic_write_bytes
     from ganlab.icgan.api import load_run
     from ganlab.icgan.generate import generate, images_png, instance_sheet
 

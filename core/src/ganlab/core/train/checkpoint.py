@@ -8,7 +8,6 @@ checked to be finite before it is written and when it is loaded for sampling: a 
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
