@@ -3,7 +3,8 @@
 - each ```bash block line that calls ``ganlab`` is run in-process (``ganlab.core.cli.main``), in order, in one
   scratch folder per README, with ``--scale <s>`` replaced by ``--scale smoke``; it must exit 0;
 - each ```python block is executed as a script in that folder;
-- ``pip``/``nox``/``git`` lines are installation steps and are not run here. Templates with placeholders go in
+- ``pip``/``nox``/``git`` lines are installation steps and ``python benchmarks/speed/...`` lines are the speed
+  benchmarks (run by ``nox -s bench``); they are not run here. Templates with placeholders go in
   ```text blocks, which are not run.
 """
 
@@ -23,7 +24,10 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 READMES = sorted([ROOT / "README.md", *ROOT.glob("*/README.md")])
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
-SKIP = ("pip ", "nox ", "git ", "cd ", "python -m pip", "python3 -m pip")
+# installation steps, and the speed benchmarks (full-size by design; `nox -s bench` runs every one of them)
+SKIP = ("pip ", "nox ", "git ", "cd ", "python -m pip", "python3 -m pip", "python benchmarks/speed/")
+# `for s in 1 2 3; do CMD & done` (seeds run side by side): checked once, with the loop variable's first value
+LOOP = re.compile(r"^for (\w+) in (\S+)[^;]*; do (.+?)\s*[;&]\s*done$")
 
 
 def blocks(readme: Path) -> list[tuple[str, str]]:
@@ -34,10 +38,14 @@ def commands(text: str) -> list[list[str]]:
     """The ganlab command lines of a bash block (continuations joined, comments and env prefixes dropped)."""
     out = []
     for line in text.replace("\\\n", " ").splitlines():
-        line = line.split(" #", 1)[0].strip()
+        line = re.sub(r"^(?:[A-Z_]+=\S*\s+)+", "", line.split(" #", 1)[0].strip())  # OMP_NUM_THREADS=1 ganlab ...
         if not line or line.startswith("#") or line.startswith(SKIP):
             continue
-        argv = shlex.split(line)
+        loop = LOOP.match(line)
+        if loop:
+            var, first, body = loop.groups()
+            line = re.sub(rf"\$(?:{var}\b|{{{var}}})", first, body)
+        argv = shlex.split(line.removesuffix("&").strip())  # `CMD &`: run in the background, checked in order
         while argv and re.match(r"^[A-Z_]+=", argv[0]):  # OMP_NUM_THREADS=1 ganlab ...
             argv = argv[1:]
         if argv and argv[0] == "ganlab":
@@ -54,6 +62,8 @@ def commands(text: str) -> list[list[str]]:
 def test_the_parser_reads_continuations_env_and_scales():
     text = "pip install ./core\nOMP_NUM_THREADS=1 ganlab repro run a/b \\\n  --scale paper  # comment\n"
     assert commands(text) == [["repro", "run", "a/b", "--scale", "smoke"]]
+    loop = 'for s in 4 5; do OMP_NUM_THREADS=1 ganlab repro run x "e.seeds=[$s]" --scale mini --out-dir r/b_s$s & done\n'
+    assert commands(loop) == [["repro", "run", "x", "e.seeds=[4]", "--scale", "smoke", "--out-dir", "r/b_s4"]]
 
 
 @pytest.mark.parametrize("readme", READMES, ids=lambda p: p.parent.name if p.parent != ROOT else "README")
