@@ -19,9 +19,14 @@ def test_lenet32_shapes_and_parameter_count():
     assert n_params(m) == expected == 61706
 
 
-def test_lenet_rejects_28px_images():
+def test_lenet_pads_28px_digits_with_the_background_and_rejects_other_sizes():
+    m = LeNet32().eval()
+    x = torch.rand(2, 1, 28, 28) * 2 - 1
+    padded = torch.full((2, 1, 32, 32), -1.0)
+    padded[:, :, 2:30, 2:30] = x
+    assert torch.equal(m(x), m(padded))
     with pytest.raises(ShapeError, match="resolution=32"):
-        LeNet32()(torch.randn(2, 1, 28, 28))
+        m(torch.randn(2, 1, 24, 24))
 
 
 def test_resnet20_parameter_counts_match_the_published_ones():

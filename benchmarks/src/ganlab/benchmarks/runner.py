@@ -1,6 +1,7 @@
 """Running a suite: prepare each setting once, then run the cells — one after another here (each through the core
-trainer, so through Accelerate on whatever devices there are), or one job per training on a SLURM cluster (or
-submitit's local executor) — and write the report.
+trainer, so through Accelerate on whatever devices there are), side by side in ``workers`` local processes (one
+CPU thread each by default: a 2-core machine runs two cells at a time), or one job per training on a SLURM cluster
+(or submitit's local executor) — and write the report.
 
 Cells that share a training (same setting, seed and training parts) form one job, so two jobs never write the same
 training run. A suite re-run skips finished cells and resumes unfinished trainings from their checkpoints.
@@ -61,8 +62,39 @@ def check_suite(suite: Any, contexts: dict[str, SettingContext]) -> list[str]:
     return sorted(set(notes))
 
 
-def _run_job(cells: list[Cell]) -> list[dict[str, Any]]:
+def _run_job(cells: list[Cell], threads: int | None = None) -> list[dict[str, Any]]:
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
     return [run_cell(c) for c in cells]
+
+
+def _run_local(work: list[list[Cell]], workers: int, progress: bool, name: str) -> None:
+    """Jobs one after another (``workers == 1``) or in a pool of worker processes, with one progress bar."""
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=sum(len(j) for j in work), desc=f"suite {name}", unit="cell", disable=not progress)
+    if workers <= 1:
+        for job in work:
+            for cell in job:
+                bar.set_postfix_str(f"{cell.setting}/{cell.method_name}/seed{cell.seed}")
+                run_cell(cell)
+                bar.update(1)
+    else:
+        import multiprocessing as mp
+        import os
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
+            futures = {pool.submit(_run_job, job, threads): job for job in work}
+            for fut in as_completed(futures):
+                fut.result()  # a cell's own failure is recorded in its cell.json; this raises only on a crash
+                job = futures[fut]
+                bar.set_postfix_str(f"{job[0].setting}/{job[0].method_name}/seed{job[0].seed}")
+                bar.update(len(job))
+    bar.close()
 
 
 def run_suite(
@@ -71,10 +103,13 @@ def run_suite(
     executor: Executor = "local",
     progress: bool = True,
     slurm: dict[str, Any] | None = None,
+    workers: int = 1,
 ) -> Path:
     """Run every cell of ``suite`` into ``root`` (skipping finished ones) and write the report; returns summary.md."""
     from ganlab.benchmarks.report import report
 
+    if workers < 1:
+        raise ConfigError(f"workers must be >= 1, got {workers}")
     root = Path(root)
     t0 = time.perf_counter()
     contexts = _contexts(suite, root)
@@ -84,15 +119,7 @@ def run_suite(
         ctx.prepare(progress=progress)
     work = jobs(suite, root, contexts)
     if executor == "local":
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=sum(len(j) for j in work), desc=f"suite {suite.name}", unit="cell", disable=not progress)
-        for job in work:
-            for cell in job:
-                bar.set_postfix_str(f"{cell.setting}/{cell.method_name}/seed{cell.seed}")
-                run_cell(cell)
-                bar.update(1)
-        bar.close()
+        _run_local(work, workers, progress, suite.name)
     else:
         import submitit
 

@@ -50,7 +50,10 @@ class LeNet32(nn.Module):
         self.fc3 = nn.Linear(84, num_classes)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        _check_input(x, self.in_channels, 32, "LeNet32")
+        if x.ndim == 4 and tuple(x.shape[-2:]) == (28, 28):
+            # 28 px digits are padded to 32 with the background value (-1), as LeNet-5 itself read MNIST
+            x = F.pad(x, (2, 2, 2, 2), value=-1.0)
+        _check_input(x, self.in_channels, 32, "LeNet32 (28 px inputs are padded to 32)")
         h = F.max_pool2d(F.relu(self.conv1(x)), 2)
         h = F.max_pool2d(F.relu(self.conv2(h)), 2)
         h = F.relu(self.fc1(h.flatten(1)))
