@@ -62,8 +62,8 @@ def commands(text: str) -> list[list[str]]:
 def test_the_parser_reads_continuations_env_and_scales():
     text = "pip install ./core\nOMP_NUM_THREADS=1 ganlab repro run a/b \\\n  --scale paper  # comment\n"
     assert commands(text) == [["repro", "run", "a/b", "--scale", "smoke"]]
-    loop = 'for s in 4 5; do OMP_NUM_THREADS=1 ganlab repro run x "e.seeds=[$s]" --scale mini --out-dir r/b_s$s & done\n'
-    assert commands(loop) == [["repro", "run", "x", "e.seeds=[4]", "--scale", "smoke", "--out-dir", "r/b_s4"]]
+    loop = 'for s in 4 5; do OMP_NUM_THREADS=1 ganlab repro run x "e.seeds=[$s]" --scale mini --out-dir r/b_$s & done\n'
+    assert commands(loop) == [["repro", "run", "x", "e.seeds=[4]", "--scale", "smoke", "--out-dir", "r/b_4"]]
 
 
 @pytest.mark.parametrize("readme", READMES, ids=lambda p: p.parent.name if p.parent != ROOT else "README")

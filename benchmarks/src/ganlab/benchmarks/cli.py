@@ -91,8 +91,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--seeds", type=int, default=None, help="run the first N seeds of the suite")
     r.add_argument("--out-dir", default=None, help="the suite's run folder (default runs/bench/<suite>)")
     r.add_argument("--executor", choices=("local", "submitit-local", "slurm"), default="local")
-    r.add_argument("--workers", type=int, default=1,
-                   help="local cells side by side in N processes (one CPU thread each on a 2-core machine: 2)")  # fmt: skip
+    r.add_argument("--workers", type=int, default=1, help="local cells side by side in N processes (2 on 2 cores)")
     r.add_argument("--partition", default=None, help="SLURM partition (--executor slurm)")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
     r.set_defaults(func=_cmd_run)
