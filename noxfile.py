@@ -83,7 +83,8 @@ def demo(session: nox.Session) -> None:
     """The main job: every method on the embedded data (the quick suite), its table, plots and sheets in runs/demo."""
     _install(session, *PACKAGES)
     out = session.posargs[0] if session.posargs else os.path.join("runs", "demo")
-    session.run("ganlab", "bench", "run", "quick", "--out-dir", out, env={"OMP_NUM_THREADS": "2"})
+    workers = str(min(2, os.cpu_count() or 1))  # two cells side by side, one thread each, on a 2-core machine
+    session.run("ganlab", "bench", "run", "quick", "--workers", workers, "--out-dir", out, env={"OMP_NUM_THREADS": "1"})
 
 
 @nox.session(python=PYTHON, venv_params=VENV_PARAMS)

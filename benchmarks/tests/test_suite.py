@@ -96,10 +96,10 @@ def test_a_diverged_cell_is_marked_failed_and_the_suite_goes_on(tmp_path):
     assert "failed: vanilla seed 0: TrainingDivergedError" in summary.read_text()
 
 
-def _run(root: Path) -> subprocess.Popen:
+def _run(root: Path, workers: int = 1) -> subprocess.Popen:
     code = (
         "import sys; from ganlab.benchmarks.suite import load_suite; from ganlab.benchmarks.runner import run_suite; "
-        f"run_suite(load_suite({str(TINY)!r}), {str(root)!r}, progress=False)"
+        f"run_suite(load_suite({str(TINY)!r}), {str(root)!r}, progress=False, workers={workers})"
     )
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -124,7 +124,7 @@ def test_a_suite_killed_in_the_middle_finishes_with_the_uninterrupted_numbers(tm
     proc.wait()
     done_before = len(list(killed.glob("*/*/seed*/cell.json")))
     assert 0 < done_before < len(load_suite(TINY).cells())
-    again = _run(killed)
+    again = _run(killed, workers=2)  # resumed two cells at a time: the same numbers as one after another
     assert again.wait(timeout=900) == 0, again.stderr.read().decode()[-2000:]
     a, b = _metrics(tmp_path / "ref"), _metrics(killed)
     assert a.keys() == b.keys()
