@@ -219,3 +219,37 @@ def test_vanilla_with_recording_and_subset(make_run):
     assert len(st.ldrm) == 20 and len(np.unique(m.record_indices)) == 20
     score = discrepancy_score(st.ldrm, st.ldrv, 1.0)
     assert clip_scores(score).shape == (20,)
+
+
+def test_train_mode_recording_uses_the_training_batch(make_run):
+    # issue 11 defect 6: recording with D in train mode runs at the training loader's batch, in shuffled batches
+    run = make_run(steps=4, batch_size=8)
+    m = _method(phase1_steps=None, window=2, record_every=1, eval_mode=False)
+    run.start(m)
+    seen = []
+    forward = run.D.forward
+
+    def spy(x, y=None, feat=None):
+        if not torch.is_grad_enabled():
+            seen.append(x.shape[0])
+        return forward(x, y, feat)
+
+    run.D.forward = spy
+    m.record(run)
+    assert seen == [8] * 6 + [2]  # 50 instances in batches of 8, as training
+    assert m.options.recording_batch(64) == 64
+    with pytest.raises(ConfigError, match="train mode"):
+        m2 = _method(eval_mode=False, eval_batch_size=1024)
+        m2.validate(make_run(batch_size=8))
+    assert _method(eval_mode=True).options.recording_batch(64) == 1024  # eval mode: no batch dependence
+
+
+def test_recording_under_autocast_is_fp32(make_run):
+    run = make_run(steps=4)
+    m = _method(phase1_steps=None, window=2, record_every=1)
+    run.start(m)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = m.record(run)
+    with torch.no_grad(), module_mode(run.D, train=False):
+        want = run.D(run.dataset.get_batch(np.arange(50))["image"])["adv"].numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
