@@ -426,6 +426,8 @@ class DiaGAN(Method):
         aux = run.models[AUX]
         loss = ns.d_real(self.d_forward(run, batch, module=aux)["adv"]).mean()
         loss = loss + ns.d_fake(self.d_forward(run, fake_u, module=aux)["adv"]).mean()
+        if self.options.ss_d_scale > 0:  # an SSGAN aux D trains as SSGAN's D: its rotation loss on the real batch
+            loss = loss + self.options.ss_d_scale * rotation_loss(self, run, batch, aux)
         run.optimize(AUX, loss)
 
     # -------------------------------------------------------------------------------------------- checkpoint
