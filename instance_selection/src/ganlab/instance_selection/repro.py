@@ -36,6 +36,7 @@ from ganlab.instance_selection.api import UNIFORM, SelectionConfig, embed_datase
 from ganlab.instance_selection.evaluate import check_reference, fake_source, prdc_metrics, reference_dataset
 from ganlab.instance_selection.figures import density_fid_scatter, metric_figure
 from ganlab.instance_selection.methods import InstanceSelection
+from ganlab.instance_selection.toy import run_toy2d
 
 CONFIGS = Path(__file__).parent / "configs"
 METRICS = ("is", "fid", "precision", "recall", "density", "coverage")
@@ -73,7 +74,7 @@ class ClassifierSpec:
 
 @dataclass
 class Protocol:
-    kind: Literal["train", "density_vs_fid", "manifold"] = "train"
+    kind: Literal["train", "density_vs_fid", "manifold", "toy2d"] = "train"
     arms: list[Arm] = field(default_factory=lambda: [Arm("none"), Arm("gaussian", "gaussian", 50.0)])
     seeds: list[int] = field(default_factory=lambda: [0])
     selection: dict[str, Any] = field(default_factory=dict)  # SelectionConfig defaults shared by the arms
@@ -562,7 +563,7 @@ def run_manifold(proto: Protocol, run_cfg: ExperimentConfig, run_dir: RunDir) ->
     return records
 
 
-KINDS = {"train": run_train, "density_vs_fid": run_density_vs_fid, "manifold": run_manifold}
+KINDS = {"train": run_train, "density_vs_fid": run_density_vs_fid, "manifold": run_manifold, "toy2d": run_toy2d}
 
 
 def run(config: Path, scale: str, overrides: Sequence[str], run_dir: RunDir) -> list[dict[str, Any]]:
@@ -590,4 +591,9 @@ EXPERIMENTS: dict[str, Experiment] = {
     "figure5": _exp("figure5", "Figure 5: truncation sweep 1.0 -> 0.1 with and without instance selection"),
     "figure12": _exp("figure12", "Figure 12: one class's data manifold, kept data and GAN samples in one 2-D map"),
     "mini": _exp("mini", "MNIST (5k): full vs uniform 50% vs Gaussian/PPCA/KNN 50%, in-domain features, 3 seeds"),
+    "mini_toy2d": _exp(
+        "mini_toy2d",
+        "2-D ring of 8 modes + low-density halo: full vs uniform 50% vs Gaussian 50%, 3 seeds",
+        ("smoke", "mini"),
+    ),
 }
