@@ -192,3 +192,18 @@ def test_capacity_serves_two_windows():
     u = LDRTracker(2, window=3)
     u.load_state_dict(t.state_dict(), before=6)  # what init_from does with a phase-1 checkpoint
     np.testing.assert_allclose(u.statistics().ldrv, rows[3:6].var(0, ddof=1))
+
+
+def test_recording_is_fp32_under_autocast():
+    # issue 11 defect 5: a caller's autocast (the trainer's amp; CPU autocast is bfloat16) must not reach the logits
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(64, 1)
+    x = torch.randn(50, 64) * 3
+    fp32 = (x.double() @ lin.weight.double().T + lin.bias.double())[:, 0].detach().numpy()
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        rounded = lin(x)[:, 0].float().numpy()
+    assert np.abs(rounded - fp32).max() > 1e-3  # bfloat16 would be visible at this tolerance
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = evaluate_ldr(lambda b: lin(b["image"])[:, 0], _Data(x), batch_size=16)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, fp32, rtol=1e-5, atol=1e-5)

@@ -98,10 +98,14 @@ def test_aux_d_sees_uniform_data_across_epochs(make_run):
     # every epoch of the aux stream is a permutation of the data: exact uniform counts, epoch after epoch
     for e in range(12):
         np.testing.assert_array_equal(np.sort(aux[50 * e : 50 * (e + 1)]), np.arange(50))
-    # whereas the main stream follows the scores (non-uniform unless all scores are equal)
+    # whereas the main stream follows the scores: its counts match P_s (chi-square), not the uniform law
+    from scipy.stats import chisquare
+
     main_counts = np.bincount(np.concatenate(main_seen), minlength=50)
-    if m.probs.max() / m.probs.min() > 2:
-        assert main_counts.std() > 0
+    n = main_counts.sum()
+    assert m.probs.max() / m.probs.min() > 2  # the toy data's 5 far points get clearly larger scores
+    assert chisquare(main_counts, n * m.probs).pvalue > 1e-3
+    assert chisquare(main_counts, np.full(50, n / 50)).pvalue < 1e-3
     assert sum(1 for name, _ in run.optimized if name == AUX) == 60
 
 
@@ -139,6 +143,20 @@ def test_hinge_variant_records_raw_output_and_aux_is_ns(make_run):
     torch.manual_seed(5)
     m.after_d_step(run, None, None)
     assert captured["loss"] == pytest.approx(float(ns), rel=1e-5)
+    # what phase 1 recorded is D's raw output (the hinge critic value), not a transformed one
+    rec = make_run(steps=10, loss="hinge")
+    m2 = _method()
+    rec.start(m2)
+    outs = {}
+    for _ in range(9):
+        rec.train_step()
+        if rec.step in (4, 6, 8):
+            with torch.no_grad(), module_mode(rec.D, train=False):
+                outs[rec.step] = rec.D(rec.dataset.get_batch(np.arange(50))["image"])["adv"].numpy()
+    got = m2.tracker.statistics(strict=False)
+    want = np.stack([outs[t] for t in (4, 6, 8)]).astype(np.float64)
+    np.testing.assert_allclose(got.ldrm, want.mean(0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got.ldrv, want.var(0, ddof=1), rtol=1e-4, atol=1e-7)
 
 
 def test_checkpoint_roundtrip_continues_phase2(make_run):
@@ -219,3 +237,101 @@ def test_vanilla_with_recording_and_subset(make_run):
     assert len(st.ldrm) == 20 and len(np.unique(m.record_indices)) == 20
     score = discrepancy_score(st.ldrm, st.ldrv, 1.0)
     assert clip_scores(score).shape == (20,)
+
+
+def test_train_mode_recording_uses_the_training_batch(make_run):
+    # issue 11 defect 6: recording with D in train mode runs at the training loader's batch, in shuffled batches
+    run = make_run(steps=4, batch_size=8)
+    m = _method(phase1_steps=None, window=2, record_every=1, eval_mode=False)
+    run.start(m)
+    seen = []
+    forward = run.D.forward
+
+    def spy(x, y=None, feat=None):
+        if not torch.is_grad_enabled():
+            seen.append(x.shape[0])
+        return forward(x, y, feat)
+
+    run.D.forward = spy
+    m.record(run)
+    assert seen == [8] * 6 + [2]  # 50 instances in batches of 8, as training
+    assert m.options.recording_batch(64) == 64
+    with pytest.raises(ConfigError, match="train mode"):
+        m2 = _method(eval_mode=False, eval_batch_size=1024)
+        m2.validate(make_run(batch_size=8))
+    assert _method(eval_mode=True).options.recording_batch(64) == 1024  # eval mode: no batch dependence
+
+
+def test_recording_under_autocast_is_fp32(make_run):
+    run = make_run(steps=4)
+    m = _method(phase1_steps=None, window=2, record_every=1)
+    run.start(m)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = m.record(run)
+    with torch.no_grad(), module_mode(run.D, train=False):
+        want = run.D(run.dataset.get_batch(np.arange(50))["image"])["adv"].numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+
+
+class _ImgG(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.z_dim, self.num_classes, self.feat_dim = 2, 0, 0
+        self.lin = torch.nn.Linear(2, 16)
+
+    def forward(self, z, y=None, feat=None):
+        return torch.tanh(self.lin(z)).view(-1, 1, 4, 4)
+
+
+class _RotD(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = torch.nn.Linear(16, 8)
+        self.adv, self.rot = torch.nn.Linear(8, 1), torch.nn.Linear(8, 4)
+
+    def forward(self, x, y=None, feat=None):
+        h = torch.relu(self.body(x.flatten(1)))
+        return {"adv": self.adv(h)[:, 0], "rot": self.rot(h)}
+
+
+def test_ssgan_aux_d_has_the_rotation_loss(make_run):
+    from ganlab.diagan.method import rotate_quarters
+
+    class Images:
+        images = torch.rand(40, 1, 4, 4, generator=torch.Generator().manual_seed(0)) * 2 - 1
+        labels, groups, num_classes, shape = np.zeros(40, dtype=np.int64), None, 0, (1, 4, 4)
+
+        def __len__(self):
+            return 40
+
+        def get_batch(self, idx):
+            return {"index": torch.as_tensor(np.asarray(idx)), "image": self.images[np.asarray(idx)]}
+
+    run = make_run(steps=12, dataset=Images())
+    torch.manual_seed(0)
+    run.models = {"G": _ImgG(), "D": _RotD()}
+    run.optimizers = {n: torch.optim.Adam(v.parameters(), lr=1e-3) for n, v in run.models.items()}
+    m = _method(ss_d_scale=1.0, ss_g_scale=0.2)
+    run.start(m)
+    for _ in range(10):
+        run.train_step()
+    assert m.phase == 2
+    captured = {}
+    orig = run.optimize
+    run.optimize = lambda name, loss: captured.setdefault(name, float(loss)) if name == AUX else orig(name, loss)
+    pos = run.streams["uniform"].position
+    batch = run.dataset.get_batch(InfiniteSampler(40, seed=run.cfg.seed + 7919)._global(pos, 10))
+    torch.manual_seed(5)
+    with torch.no_grad():
+        fake = run.G(torch.randn(10, 2))
+        aux = run.models[AUX]
+        lr, lf = aux(batch["image"])["adv"], aux(fake)["adv"]
+        rot_x, rot_y = rotate_quarters(batch["image"])
+        want = (
+            F.binary_cross_entropy_with_logits(lr, torch.ones(10))
+            + F.binary_cross_entropy_with_logits(lf, torch.zeros(10))
+            + 1.0 * F.cross_entropy(aux(rot_x)["rot"], rot_y)
+        )
+    torch.manual_seed(5)
+    m.after_d_step(run, None, None)
+    assert captured[AUX] == pytest.approx(float(want), rel=1e-5)

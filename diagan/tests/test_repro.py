@@ -76,4 +76,11 @@ def test_smoke(name, tmp_path):
     run_dir, records = run_experiment(EXPERIMENTS[name], "smoke", out_dir=tmp_path)
     assert records and (run_dir.path / "summary.md").is_file()
     variants = {r["variant"] for r in records}
-    assert variants == set(load_repro_config(EXPERIMENTS[name].config, "smoke").experiment.variants)
+    cfg = load_repro_config(EXPERIMENTS[name].config, "smoke")
+    assert variants == set(cfg.experiment.variants)
+    if cfg.run.data.name == "colored_mnist":  # issue 11: the results say which MNIST the digits came from
+        assert all(
+            r["data_source"].startswith("mnist5k") and r["n_data"] > 0
+            for r in records
+            if isinstance(r.get("seed"), int)
+        )

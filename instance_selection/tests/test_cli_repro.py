@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 
 import numpy as np
@@ -79,3 +81,10 @@ def test_every_experiment_runs_at_smoke_scale(tmp_path, name):
         assert max(kept.values()) == 1797 and min(kept.values()) < 1797
     if name == "mini":
         assert any(str(r.get("arm", "")).startswith("spearman") for r in records)
+    if name in ("table1", "table2", "table3", "figure5", "mini"):
+        # issue 11: IS (10 splits) in every result; best (periodic FID) and last generators both reported
+        assert all(np.isfinite(r["is"]) and r["is"] >= 1.0 for r in rows)
+        per_seed = list(csv.DictReader(io.StringIO((run_dir.path / "per_seed.csv").read_text())))
+        assert all(int(r["is_splits"]) == 10 for r in per_seed)
+        if name != "table2":
+            assert {r["checkpoint"] for r in per_seed} == {"best", "last"}

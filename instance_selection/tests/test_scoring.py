@@ -90,6 +90,20 @@ def test_ppca_fixed_components_and_errors():
         ppca_scores(x[:1])
 
 
+def test_ppca_all_components_is_the_full_covariance_model():
+    # issue 10: n > d and 95% of the variance needs all d components -> sklearn's full-covariance Gaussian
+    z = np.random.default_rng(0).standard_normal((1000, 2)) * [1.0, 0.8] + 3
+    assert ppca_num_components(PCA(2, svd_solver="full").fit(z).explained_variance_, 0.95, "paper") == 2
+    ref = PCA(2, svd_solver="full").fit(z).score_samples(z)
+    assert np.isfinite(ref).all()
+    np.testing.assert_allclose(ppca_scores(z), ref, rtol=1e-8)
+    np.testing.assert_allclose(ppca_scores(z, n_components=2), ref, rtol=1e-8)
+    # the really degenerate case keeps the error, and says why: n <= d with all n components
+    x = _data(5, 8)
+    with pytest.raises(ShapeError, match="too small"):
+        ppca_scores(x, n_components=5)
+
+
 def test_knn_equals_sklearn_nearest_neighbors():
     from sklearn.neighbors import NearestNeighbors
 

@@ -54,6 +54,21 @@ def test_uncertain_pairs_are_resolved_exactly(monkeypatch):
     assert loose["density"] > strict["density"]  # (10, 16) lies exactly on the boundary of the ball of (10, 13)
 
 
+def test_float32_near_tie_decided_as_the_prdc_package():
+    # issue 11: the real-fake distance and the fake radius agree to one float32 step; the package rounds the squared
+    # distance to float32 and takes a float32 root, rounding the float64 distance instead flips the strict '<'
+    fake = np.array([[0, 0, 0], [9.556448, 16.130161, 5.382202], [128.66934, 148.39049, 116.14661]], np.float32)
+    real = np.array([[-9.556447, -16.13016, -5.3822036], [500, 500, 500], [-500, 500, 500]], np.float32)
+    ref = _reference(real, fake, 1)
+    assert ref["recall"] == pytest.approx(1 / 3)
+    assert prdc(real, fake, k=1) == ref
+    assert partial_recall(real, fake, k=1) == ref["recall"]
+    # hand check of the pair that decides it: real 0 vs the ball of fake 0 (radius = distance to fake 1)
+    d2, r2 = (float(np.sum(v.astype(np.float64) ** 2)) for v in (real[0], fake[1]))
+    assert np.sqrt(np.float32(d2)) < np.sqrt(np.float32(r2))  # the package's rounding: inside
+    assert not np.float32(np.sqrt(d2)) < np.float32(np.sqrt(r2))  # the old rounding: outside (recall 0)
+
+
 def test_partial_recall_is_recall_of_the_subset():
     real, fake = _manifold_data(5, 800, 600, 64)
     subset = real[::3]

@@ -302,29 +302,33 @@ def evaluate_ldr(
     *,
     batch_size: int = 1024,
     device: torch.device | str = "cpu",
-    amp: bool = True,
 ) -> np.ndarray:
     """The raw discriminator logit (eq. 1) of ``dataset`` items at ``indices`` (default: all), as float32 (n,).
 
     ``forward(batch) -> (B,)`` is called under ``torch.inference_mode`` on batches of ``dataset.get_batch`` moved to
-    ``device``; the caller sets the train/eval mode (:func:`module_mode`). ``amp`` uses bfloat16 autocast on CUDA
-    only, so CPU results are exact.
+    ``device``, in the given order; the caller sets the train/eval mode (:func:`module_mode`). Always fp32, as the
+    official recording: any autocast of the caller (the trainer's ``amp``) is switched off here, since bfloat16
+    rounding of the logits would go straight into LDRV.
     """
     if batch_size < 1:
         raise ConfigError(f"the LDR evaluation batch size must be >= 1, got {batch_size}")
     idx = np.arange(len(dataset)) if indices is None else np.asarray(indices, dtype=np.int64)
     device = torch.device(device)
     out = np.empty(len(idx), dtype=np.float32)
-    use_amp = amp and device.type == "cuda"
-    with torch.inference_mode():
+    with torch.inference_mode(), torch.autocast(device.type, enabled=False):
         for lo in range(0, len(idx), batch_size):
             chunk = idx[lo : lo + batch_size]
             batch = dataset.get_batch(chunk)
-            batch = {k: (v.to(device, non_blocking=True) if torch.is_tensor(v) else v) for k, v in batch.items()}
-            ctx = torch.autocast("cuda", dtype=torch.bfloat16) if use_amp else contextlib.nullcontext()
-            with ctx:
-                logit = forward(batch)
-            logit = logit.float().reshape(-1)
+            batch = {
+                k: (v.to(device, non_blocking=True).float() if torch.is_floating_point(v) else v)
+                if torch.is_tensor(v)
+                else v
+                for k, v in batch.items()
+            }
+            logit = forward(batch)
+            if logit.dtype != torch.float32:
+                raise ShapeError(f"the discriminator returned {logit.dtype} logits; LDR is recorded in float32")
+            logit = logit.reshape(-1)
             if logit.shape[0] != len(chunk):
                 raise ShapeError(f"the discriminator returned {logit.shape[0]} logits for a batch of {len(chunk)}")
             out[lo : lo + len(chunk)] = logit.cpu().numpy()

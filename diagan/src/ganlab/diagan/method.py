@@ -67,11 +67,12 @@ class DiaGANOptions:
     min_clip: float = 1e-2
     max_ratio: float = 50.0
     eval_mode: bool = True  # False: record with D in train mode (the official Colored MNIST phase 1)
-    eval_batch_size: int = 1024
+    # recording batch; None: the training batch in train mode (the official recording iterates the training loader,
+    # batch 64, shuffled, so batch-norm statistics match training), 1024 in eval mode (no batch dependence there)
+    eval_batch_size: int | None = None
     eval_subset: int | None = None  # record a seeded random subset of this many instances (diagnosis only)
     strict_window: bool = True  # False: fewer than |T| records at the phase change -> use those available (>= 2)
     aux_discriminator: bool = True  # the auxiliary NS-trained D for DRS (phase 3)
-    amp: bool = True  # bfloat16 autocast for recording on CUDA (no effect on CPU)
     storage: str = "auto"  # LDR ring buffer: auto | memory | memmap
     uniform_seed_offset: int = 7919  # the auxiliary D's uniform stream uses seed + offset
     # SSGAN (Chen et al. 2019) rotation losses for a D with a ``rot`` head; mimicry: 1.0 (D), 0.2 (G)
@@ -97,12 +98,26 @@ class DiaGANOptions:
                     "method.options.eval_subset records only part of the data, but phase 2 needs a score for every "
                     "instance: use eval_subset only without phase 2 (phase1_steps: null)"
                 )
+        if self.eval_batch_size is not None and self.eval_batch_size < 1:
+            raise ConfigError(f"method.options.eval_batch_size must be >= 1 or null; got {self.eval_batch_size}")
         if self.ss_d_scale < 0 or self.ss_g_scale < 0:
             raise ConfigError("method.options.ss_d_scale and ss_g_scale must be >= 0")
         if self.min_clip <= 0 or self.max_ratio < 1:
             raise ConfigError("method.options.min_clip must be > 0 and max_ratio >= 1")
         if self.storage not in ("auto", "memory", "memmap"):
             raise ConfigError(f"method.options.storage must be auto, memory or memmap; got {self.storage!r}")
+
+    def recording_batch(self, train_batch: int) -> int:
+        """The LDR recording batch: in train mode it must be the training batch (batch-norm statistics, dropout)."""
+        if self.eval_mode:
+            return self.eval_batch_size or 1024
+        if self.eval_batch_size is not None and self.eval_batch_size != train_batch:
+            raise ConfigError(
+                f"method.options.eval_batch_size={self.eval_batch_size} records D in train mode at another batch than "
+                f"training ({train_batch}): batch-norm statistics and LDRV would differ from the official recording; "
+                "leave it null (the training batch) or set eval_mode: true"
+            )
+        return int(train_batch)
 
     def last_record_bound(self, total_steps: int) -> int:
         """Steps strictly below this bound are recorded (the official window [p1 - 5000, p1) excludes p1)."""
@@ -170,6 +185,7 @@ class DiaGAN(Method):
     def validate(self, run: Trainer) -> None:
         """Before any file is written: the phase-1 window must hold |T| records by the phase change."""
         opts, total = self.options, run.cfg.train.steps
+        opts.recording_batch(run.cfg.train.batch_size)
         if opts.phase1_steps is None or opts.phase1_steps > total or getattr(run, "init_state", None) is not None:
             return  # no phase change in this run, or its records come from the phase-1 checkpoint
         lo = max(opts.first_record_step(total), 1)
@@ -267,17 +283,18 @@ class DiaGAN(Method):
         assert self.tracker is not None and self.record_indices is not None
         d = _unwrap(run, run.D)
         rank, world = _rank_world(run)
-        local = self.record_indices[rank::world]
-        with module_mode(d, train=not self.options.eval_mode):
+        positions = np.arange(len(self.record_indices))[rank::world]
+        train_mode = not self.options.eval_mode
+        if train_mode:  # the official train-mode pass goes through the shuffled training loader: random batches
+            positions = np.random.default_rng([run.cfg.seed, run.step]).permutation(positions)
+        with module_mode(d, train=train_mode):
             values = evaluate_ldr(
                 lambda batch: self.d_forward(run, batch, module=d)["adv"],
                 run.dataset,
-                local,
-                batch_size=self.options.eval_batch_size,
+                self.record_indices[positions],
+                batch_size=self.options.recording_batch(run.cfg.train.batch_size),
                 device=run.device,
-                amp=self.options.amp,
             )
-        positions = np.arange(len(self.record_indices))[rank::world]
         full = gather_shards(values, positions, len(self.record_indices), getattr(run, "accelerator", None))
         self.tracker.add(run.step, full)
         return full
@@ -409,6 +426,8 @@ class DiaGAN(Method):
         aux = run.models[AUX]
         loss = ns.d_real(self.d_forward(run, batch, module=aux)["adv"]).mean()
         loss = loss + ns.d_fake(self.d_forward(run, fake_u, module=aux)["adv"]).mean()
+        if self.options.ss_d_scale > 0:  # an SSGAN aux D trains as SSGAN's D: its rotation loss on the real batch
+            loss = loss + self.options.ss_d_scale * rotation_loss(self, run, batch, aux)
         run.optimize(AUX, loss)
 
     # -------------------------------------------------------------------------------------------- checkpoint

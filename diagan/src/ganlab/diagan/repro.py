@@ -27,6 +27,7 @@ from ganlab.core.results import RunDir, atomic_write_bytes
 from ganlab.core.train.config import ExperimentConfig, MethodConfig
 from ganlab.diagan import analysis
 from ganlab.diagan.method import AUX, DiaGAN, DiaGANOptions, drs_generate, generate
+from ganlab.diagan.protocols import check_data_source, data_provenance, fid_reference, image_protocol
 
 CONFIGS = Path(__file__).parent / "configs"
 VARIANTS = ("vanilla", "drs", "diagan", "diagan_nodrs")
@@ -42,9 +43,20 @@ class ProtocolConfig:
     rhos: list[float] = field(default_factory=list)  # majority ratios (one run each); empty: the dataset's own
     metrics: list[str] = field(default_factory=list)
     n_samples: int = 10000  # generated samples per evaluation
-    n_real: int | None = None  # real images for feature metrics (None: all)
+    n_real: int | None = None  # real images per group for partial recall (None: all)
+    # image metrics (Tables 2-4; the official evaluation): FID of n_samples fakes against fid_n_real images (None:
+    # all) of the split fid_reference_split (None: the training data; "all": every CelebA image, the official
+    # celeba_64_202k statistics); P&R of the first pr_n_fake fakes against pr_n_real training images (seeded random)
+    fid_reference_split: str | None = None
+    fid_n_real: int | None = None
+    pr_n_real: int | None = 10000
+    pr_n_fake: int | None = 10000
     extractor: str = "inception"
     extractor_options: dict[str, Any] = field(default_factory=dict)
+    # the resize before the extractor (ganlab.diagan.resize): "tf_bilinear" is the official TF graph's, "extractor"
+    # the extractor's own (clean-fid's bicubic for inception); resize_size: the extractor's input (None: no resize)
+    resize: str = "extractor"
+    resize_size: int | None = 299
     pr_k: int = 3  # k of (partial) recall, the official compute_partial_recall
     min_count: int = 20  # a Gaussian mode is "covered" with at least this many high-quality samples
     cae_samples: int = 50000
@@ -71,6 +83,10 @@ class ProtocolConfig:
             raise ConfigError(f"unknown variants {bad}; choose from {', '.join(VARIANTS)}")
         if not self.seeds:
             raise ConfigError("experiment.seeds must list at least one seed")
+        from ganlab.diagan.resize import RESIZES
+
+        if self.resize not in RESIZES:
+            raise ConfigError(f"experiment.resize must be one of {', '.join(RESIZES)}, got {self.resize!r}")
 
 
 @dataclass
@@ -204,6 +220,8 @@ def _real_features(cfg: ReproConfig, ds: Any, device: Any, n: int | None = None,
     key = (
         cfg.experiment.extractor,
         str(cfg.experiment.extractor_options),
+        cfg.experiment.resize,
+        cfg.experiment.resize_size,
         getattr(ds, "fingerprint", id(ds)),
         len(idx),
         hash(idx.tobytes()),
@@ -216,11 +234,18 @@ def _real_features(cfg: ReproConfig, ds: Any, device: Any, n: int | None = None,
 def _features(cfg: ReproConfig, images: torch.Tensor, device: Any) -> np.ndarray:
     if images.ndim == 2:  # 2-D toys: the points are the features
         return images.numpy().astype(np.float32)
-    from ganlab.core.features import get_extractor
     from ganlab.core.features.extract import extract_features
 
-    ext = get_extractor(cfg.experiment.extractor, **cfg.experiment.extractor_options)
-    return extract_features(ext, images, batch_size=256, device=device, progress=False)
+    return extract_features(_extractor(cfg), images, batch_size=256, device=device, progress=False)
+
+
+def _extractor(cfg: ReproConfig, **options: Any) -> Any:
+    from ganlab.core.features import get_extractor
+    from ganlab.diagan.resize import resized_extractor
+
+    p = cfg.experiment
+    ext = get_extractor(p.extractor, **{**p.extractor_options, **options})
+    return resized_extractor(ext, p.resize, p.resize_size)
 
 
 def evaluate(cfg: ReproConfig, variant: str, run: Trained, seed: int, out: RunDir) -> dict[str, Any]:
@@ -232,7 +257,9 @@ def evaluate(cfg: ReproConfig, variant: str, run: Trained, seed: int, out: RunDi
         from ganlab.core.images import images_to_png
 
         atomic_write_bytes(out.samples / f"{variant}_seed{seed}.png", images_to_png(fakes[: p.save_samples]))
-    rec: dict[str, Any] = {}
+    rec: dict[str, Any] = dict(data_provenance(ds))
+    if fakes.ndim == 4 and any(m in p.metrics for m in ("partial_recall", "fid", "pr", "is")):
+        rec["resize"] = p.resize if p.resize == "extractor" else f"{p.resize}({p.resize_size})"
     diag = diagnosis(run)
     k = float(cfg.run.method.options.get("k", DiaGANOptions.k))
     if p.kind == "gaussians":
@@ -283,39 +310,41 @@ def evaluate(cfg: ReproConfig, variant: str, run: Trained, seed: int, out: RunDi
     return rec
 
 
-def _image_metrics(cfg: ReproConfig, ds: Any, fakes: torch.Tensor, device: Any) -> dict[str, float]:
+def _image_metrics(cfg: ReproConfig, ds: Any, fakes: torch.Tensor, device: Any) -> dict[str, Any]:
     p = cfg.experiment
-    out: dict[str, float] = {}
-    f_real = _real_features(cfg, ds, device, n=p.n_real)
+    ref = fid_reference(cfg, ds)
+    proto = image_protocol(cfg, len(ds), len(ref))
+    out: dict[str, Any] = {}
     f_fake = _features(cfg, fakes, device)
     if "fid" in p.metrics:
         from ganlab.core.metrics.fid import fid_from_features
 
-        out["fid"] = float(fid_from_features(f_real, f_fake))
+        n_ref = proto["fid_n_real"]
+        ref_idx = (
+            np.arange(len(ref))
+            if n_ref >= len(ref)
+            else np.sort(np.random.default_rng(1).permutation(len(ref))[:n_ref])
+        )
+        f_ref = _real_features(cfg, ref, device, indices=ref_idx)
+        out["fid"] = float(fid_from_features(f_ref, f_fake))
+        proto["fid_n_real"] = len(f_ref)
     if "pr" in p.metrics:
         from ganlab.core.metrics.prdc import precision_recall
 
-        pr = precision_recall(f_real, f_fake, k=p.pr_k)
-        out["precision"], out["recall"] = (
-            (float(pr["precision"]), float(pr["recall"]))
-            if isinstance(pr, dict)
-            else (
-                float(pr[0]),
-                float(pr[1]),
-            )
-        )
+        idx = np.sort(np.random.default_rng(0).permutation(len(ds))[: proto["pr_n_real"]])
+        pr = precision_recall(_real_features(cfg, ds, device, indices=idx), f_fake[: proto["pr_n_fake"]], k=p.pr_k)
+        out["precision"], out["recall"] = float(pr["precision"]), float(pr["recall"])
     if "is" in p.metrics:
-        from ganlab.core.features import get_extractor
         from ganlab.core.features.extract import extract_features
         from ganlab.core.metrics.inception_score import inception_score
 
         # clean-fid's Inception gives log-probabilities (StyleGAN2-ADA's IS protocol); the others logits
         output = "logprobs" if p.extractor == "inception" else "logits"
-        ext = get_extractor(p.extractor, **{**p.extractor_options, "output": output})
-        logits = extract_features(ext, fakes, batch_size=256, device=device, progress=False)
-        score = inception_score(logits)
+        logits = extract_features(_extractor(cfg, output=output), fakes, batch_size=256, device=device, progress=False)
+        score = inception_score(logits, splits=10)
         out["is"] = float(score[0] if isinstance(score, tuple) else score)
-    return out
+        proto["is_n_fake"], proto["is_splits"] = len(fakes), 10
+    return {**out, **proto}
 
 
 def _attribute_matrix(ds: Any, names: list[str]) -> np.ndarray:
@@ -414,6 +443,7 @@ def train_pair(cfg: ReproConfig, seed: int, rho: float | None, out: Path) -> dic
 def run_protocol(config: Path, scale: str, overrides: Sequence[str], run_dir: RunDir) -> list[dict[str, Any]]:
     """Train every (majority ratio, seed, variant) of an experiment and evaluate it; per-seed rows + aggregates."""
     cfg = load_repro_config(config, scale, overrides)
+    check_data_source(cfg, scale)
     p = cfg.experiment
     _REAL_FEATURES.clear()
     from ganlab.core.config import save_config

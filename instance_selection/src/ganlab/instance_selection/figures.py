@@ -109,3 +109,61 @@ def manifold_figure(
     plt.close(fig)
     atomic_write_bytes(path, buf.getvalue())
     return Path(path)
+
+
+def metric_figure(figure: str | None, records: list[dict[str, Any]], metrics: Sequence[str], out_dir: Path) -> None:
+    """Figure 3 (``retention``: metrics against the retention ratio) or 5 (``truncation``: P/R and D/C sweeps)."""
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in records if "fid" in r and r.get("checkpoint", "last") == "last"]
+    if figure == "retention":  # Figure 3: metrics against the retention ratio
+        fig, axes = plt.subplots(1, len(metrics), figsize=(3 * len(metrics), 2.8))
+        rows = sorted(rows, key=lambda r: r["retention_ratio"])
+        for ax, m in zip(axes, metrics):
+            ax.errorbar([r["retention_ratio"] for r in rows], [r[m] for r in rows], [r[f"{m}_std"] for r in rows])
+            ax.set_xlabel("retention ratio (%)")
+            ax.set_title(m)
+        name = "figure3_retention.png"
+    elif figure == "truncation":  # Figure 5: precision/recall and density/coverage along the sweep
+        fig, axes = plt.subplots(1, 2, figsize=(7, 3.2))
+        for arm in dict.fromkeys(r["arm"] for r in rows):
+            pts = sorted((r for r in rows if r["arm"] == arm), key=lambda r: -r["truncation"])
+            for ax, (x, y) in zip(axes, (("recall", "precision"), ("coverage", "density"))):
+                (line,) = ax.plot([r[x] for r in pts], [r[y] for r in pts], "-", label=arm)
+                ax.plot(pts[0][x], pts[0][y], "o", color=line.get_color())  # the base model (threshold 1)
+                ax.set_xlabel(x)
+                ax.set_ylabel(y)
+        axes[0].legend(fontsize=7)
+        name = "figure5_truncation.png"
+    else:
+        raise ConfigError(f"unknown figure {figure!r}; choose retention or truncation")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    atomic_write_bytes(Path(out_dir) / name, buf.getvalue())
+
+
+def density_fid_scatter(records: list[dict[str, Any]], scorers: Sequence[str], path: Path) -> None:
+    """Figure 2: per-class density (x) against per-class FID (y), one panel per scorer."""
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in records if "fid" in r]
+    fig, axes = plt.subplots(1, len(scorers), figsize=(3.2 * len(scorers), 3.0), squeeze=False)
+    for ax, name in zip(axes[0], scorers):
+        ax.scatter([r[f"density_{name}"] for r in rows], [r["fid"] for r in rows], s=8)
+        ax.set_xlabel(f"{name} (lower = denser)")
+        ax.set_ylabel("per-class FID")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    atomic_write_bytes(Path(path), buf.getvalue())

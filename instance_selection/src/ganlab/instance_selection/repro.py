@@ -30,14 +30,18 @@ from ganlab.core.config import from_dict, load_config
 from ganlab.core.errors import ConfigError
 from ganlab.core.metrics.fid import fid_from_features
 from ganlab.core.repro import Experiment
-from ganlab.core.results import RunDir, atomic_write_bytes, atomic_write_text, records_to_csv
+from ganlab.core.results import RunDir, atomic_write_text, records_to_csv
 from ganlab.core.train.config import ExperimentConfig
 from ganlab.instance_selection.api import UNIFORM, SelectionConfig, embed_dataset, select_instances
 from ganlab.instance_selection.evaluate import check_reference, fake_source, prdc_metrics, reference_dataset
+from ganlab.instance_selection.figures import density_fid_scatter, metric_figure
 from ganlab.instance_selection.methods import InstanceSelection
+from ganlab.instance_selection.toy import run_toy2d
 
 CONFIGS = Path(__file__).parent / "configs"
-METRICS = ("fid", "precision", "recall", "density", "coverage")
+METRICS = ("is", "fid", "precision", "recall", "density", "coverage")
+# extractors whose evaluation setting differs from the selection embedding's (torchvision Inception-v3)
+_TV_INCEPTION = ("inception_torchvision", "random:inception")
 
 
 @dataclass
@@ -50,6 +54,7 @@ class Arm:
     embedding: str | None = None  # default: protocol.selection.embedding
     embedding_options: dict[str, Any] | None = None
     per_class: bool | None = None
+    run: dict[str, Any] = field(default_factory=dict)  # this arm's deltas to the shared run config (Table 2)
 
     def validate(self) -> None:
         if self.scorer == "none" and self.retention_ratio != 100.0:
@@ -69,12 +74,20 @@ class ClassifierSpec:
 
 @dataclass
 class Protocol:
-    kind: Literal["train", "density_vs_fid", "manifold"] = "train"
+    kind: Literal["train", "density_vs_fid", "manifold", "toy2d"] = "train"
     arms: list[Arm] = field(default_factory=lambda: [Arm("none"), Arm("gaussian", "gaussian", 50.0)])
     seeds: list[int] = field(default_factory=lambda: [0])
     selection: dict[str, Any] = field(default_factory=dict)  # SelectionConfig defaults shared by the arms
     extractor: str = "inception_torchvision"  # evaluation features (the paper: PyTorch Inception-v3 pool)
     extractor_options: dict[str, Any] = field(default_factory=dict)
+    # the evaluation Inception's transform_input: BigGAN-PyTorch's inception_utils builds it with False, while the
+    # selection embedding (instance_selection.py) keeps torchvision's True for the pretrained weights
+    eval_transform_input: bool = False
+    is_splits: int = 10  # Inception Score: 10 splits of the n_fake samples, the evaluation network's logits
+    # --test_every / --which_best: evaluate (FID, the protocol's extractor) every eval_every steps and report the
+    # best-FID generator as well as the last one; 0: the last one only
+    eval_every: int = 0
+    eval_n_fake: int | None = None  # samples of the periodic FID (None: n_fake)
     n_fake: int = 50000  # FID: 50k samples against all training images
     n_prdc: int = 10000  # P/R/D/C: 10k real (shuffled full set) vs the first 10k fakes
     k: int = 5
@@ -110,7 +123,17 @@ def load(config: str | Path, scale: str, overrides: Sequence[str] = ()) -> tuple
         raise ConfigError(f"arm names must be unique, got {names}")
     for arm in cfg.protocol.arms:
         arm.validate()
+        arm_run_config(run_cfg, arm)  # an arm's own deltas are checked before any work too
     return cfg, run_cfg
+
+
+def arm_run_config(run_cfg: ExperimentConfig, arm: Arm) -> ExperimentConfig:
+    """The training config of one arm: the shared ``run`` with the arm's ``run`` deltas."""
+    if not arm.run:
+        return copy.deepcopy(run_cfg)
+    from ganlab.core.config import deep_merge, to_dict
+
+    return from_dict(ExperimentConfig, deep_merge(to_dict(run_cfg), arm.run), where=f"arm {arm.name}.run")
 
 
 # ----------------------------------------------------------------------------------------------------- helpers
@@ -188,16 +211,40 @@ class _Context:
         return self._features[key]
 
     @property
+    def eval_options(self) -> dict[str, Any]:
+        """The evaluation extractor's options: the protocol's, plus the evaluation ``transform_input``."""
+        return eval_extractor_options(self.proto)
+
+    @property
     def extractor(self):
         if self._extractor is None:
             from ganlab.core.features import get_extractor
 
-            self._extractor = get_extractor(self.resolve(self.proto.extractor), **self.proto.extractor_options)
+            self._extractor = get_extractor(self.resolve(self.proto.extractor), **self.eval_options)
         return self._extractor
 
     @property
+    def eval_protocol(self) -> dict[str, Any]:
+        """What every reported number was computed with (evaluation network settings and sample counts)."""
+        p, ext = self.proto, self.extractor
+        return {
+            "extractor": ext.name,
+            "resize": ext.resize,
+            "transform_input": self.eval_options.get("transform_input"),
+            "n_fake": p.n_fake,
+            "n_prdc": p.n_prdc,
+            "is_splits": p.is_splits,
+        }
+
+    @property
+    def logit_extractor(self):
+        from ganlab.core.features import get_extractor
+
+        return get_extractor(self.resolve(self.proto.extractor), **{**self.eval_options, "output": "logits"})
+
+    @property
     def real_features(self) -> np.ndarray:
-        return self.embedding(self.proto.extractor, self.proto.extractor_options)
+        return self.embedding(self.proto.extractor, self.eval_options)
 
     def selection(self, arm: Arm):
         if arm.scorer == "none":
@@ -219,7 +266,7 @@ class _Context:
     def train(self, arm: Arm, seed: int, selection: Any) -> Any:
         from ganlab.core.train import Trainer
 
-        cfg = copy.deepcopy(self.run_cfg)
+        cfg = arm_run_config(self.run_cfg, arm)
         cfg.seed = seed
         cfg.name = f"{arm.name}_seed{seed}"
         cfg.train.progress = False
@@ -229,15 +276,35 @@ class _Context:
             method = InstanceSelection(selection=selection)
             cfg.method.name = "instance_selection"  # recorded so that the saved config re-runs the same subset
             cfg.method.options = {"index_file": str(index_file)}
+        if self.proto.eval_every:  # the official --test_every N --which_best FID, through the core trainer
+            cfg.eval.metrics, cfg.eval.every, cfg.eval.select_best = ["fid"], self.proto.eval_every, "fid"
+            cfg.eval.extractor = self.resolve(self.proto.extractor)
+            cfg.eval.n_fake = self.proto.eval_n_fake or self.proto.n_fake
+            cfg.eval.n_real = None  # all training images, as the final FID
+            cfg.eval.options = {
+                "extractor_options": self.eval_options,
+                "batch_size": self.proto.eval_batch_size,
+                "cache_dir": str(self.cache_dir),
+            }
         run_dir = RunDir(self.run_dir.path / "runs" / cfg.name)
         trainer = Trainer(cfg, method, run_dir=run_dir, dataset=self.dataset)
         trainer.fit()
         trainer.export_generator()
         return trainer
 
-    def evaluate(self, trainer: Any, seed: int, psi: float | None) -> dict[str, float]:
+    def generators(self, trainer: Any) -> dict[str, torch.nn.Module]:
+        """The generators to report: ``last`` (G_ema at the end) and, with ``eval_every``, ``best`` (lowest FID)."""
+        out = {"last": trainer.G_ema}
+        best = trainer.best.path if trainer.best is not None and trainer.best.best_step is not None else None
+        if best is not None:
+            from ganlab.core.train.checkpoint import load_generator
+
+            out["best"] = load_generator(best, trainer.device)[0]
+        return out
+
+    def evaluate(self, trainer: Any, seed: int, psi: float | None, G: torch.nn.Module | None = None) -> dict:
         p = self.proto
-        G = trainer.G_ema
+        G = trainer.G_ema if G is None else G
         G.eval()
         fn = fake_source(
             G,
@@ -258,6 +325,21 @@ class _Context:
         perm = np.random.default_rng(seed).permutation(len(real))  # P/R/D/C: a shuffled full set
         n = min(p.n_prdc, len(real), len(fake))
         out.update(prdc_metrics(real[perm[:n]], fake[:n], k=p.k))
+        from ganlab.core.metrics.inception_score import inception_score
+
+        fn = fake_source(  # the same fakes again (same seed), through the same network's logits
+            G,
+            num_classes=trainer.num_classes,
+            z_dim=trainer.z_dim,
+            device=trainer.device,
+            psi=psi,
+            truncation_mode=p.truncation_mode,
+            seed=10_000 + seed,
+        )
+        logits = extract_features(
+            self.logit_extractor, fn, n=p.n_fake, batch_size=p.eval_batch_size, device=self.device, progress=False
+        )
+        out["is"], out["is_std"] = inception_score(logits, splits=p.is_splits)
         return out
 
 
@@ -270,6 +352,14 @@ def _mean_std(rows: list[dict[str, Any]], keys: Sequence[str]) -> dict[str, Any]
     return out
 
 
+def eval_extractor_options(proto: Protocol) -> dict[str, Any]:
+    """Options of the evaluation extractor: ``eval_transform_input`` reaches torchvision's Inception only."""
+    opts = dict(proto.extractor_options)
+    if proto.extractor in _TV_INCEPTION:
+        opts.setdefault("transform_input", proto.eval_transform_input)
+    return opts
+
+
 # ------------------------------------------------------------------------------------------------------- kinds
 def run_train(proto: Protocol, run_cfg: ExperimentConfig, run_dir: RunDir) -> list[dict[str, Any]]:
     ctx = _Context(proto, run_cfg, run_dir)
@@ -279,25 +369,30 @@ def run_train(proto: Protocol, run_cfg: ExperimentConfig, run_dir: RunDir) -> li
         for arm in proto.arms:
             sel = selections[arm.name]
             trainer = ctx.train(arm, seed, sel)
-            for psi in proto.truncation:
-                metrics = ctx.evaluate(trainer, seed, psi)
-                rec = {
-                    "arm": arm.name,
-                    "scorer": arm.scorer,
-                    "retention_ratio": arm.retention_ratio,
-                    "kept": len(sel) if sel is not None else len(ctx.dataset),
-                    "seed": seed,
-                    "truncation": psi,
-                    **metrics,
-                }
-                per_seed.append(rec)
-                run_dir.log_metrics({"event": "arm_result", **rec})
+            for which, G in ctx.generators(trainer).items():
+                step = trainer.step if which == "last" else trainer.best.best_step
+                for psi in proto.truncation:
+                    metrics = ctx.evaluate(trainer, seed, psi, G)
+                    rec = {
+                        "arm": arm.name,
+                        "scorer": arm.scorer,
+                        "retention_ratio": arm.retention_ratio,
+                        "kept": len(sel) if sel is not None else len(ctx.dataset),
+                        "seed": seed,
+                        "checkpoint": which,
+                        "step": step,
+                        "truncation": psi,
+                        **metrics,
+                        **ctx.eval_protocol,
+                    }
+                    per_seed.append(rec)
+                    run_dir.log_metrics({"event": "arm_result", **rec})
     atomic_write_text(run_dir.path / "per_seed.csv", records_to_csv(per_seed))
     records = summarize(per_seed)
     if proto.correlations:
         records.extend(scorer_correlations(ctx))
     if proto.figure:
-        _figure(proto, records, run_dir)
+        metric_figure(proto.figure, records, METRICS, run_dir.path)
     return records
 
 
@@ -305,15 +400,24 @@ def summarize(per_seed: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Mean and standard deviation over seeds of every (arm, truncation); works on a partial run's records too."""
     records = []
     truncations = list(dict.fromkeys(r["truncation"] for r in per_seed))
+    checkpoints = list(dict.fromkeys(r.get("checkpoint", "last") for r in per_seed))
     for arm in dict.fromkeys(r["arm"] for r in per_seed):
-        for psi in truncations:
-            rows = [r for r in per_seed if r["arm"] == arm and r["truncation"] == psi]
-            if not rows:
-                continue
-            head = {k: rows[0][k] for k in ("arm", "scorer", "retention_ratio", "kept")}
-            if len(truncations) > 1:
-                head["truncation"] = psi
-            records.append({**head, "seeds": len(rows), **_mean_std(rows, METRICS)})
+        for which in checkpoints:
+            for psi in truncations:
+                rows = [
+                    r
+                    for r in per_seed
+                    if r["arm"] == arm and r["truncation"] == psi and r.get("checkpoint", "last") == which
+                ]
+                if not rows:
+                    continue
+                head = {k: rows[0][k] for k in ("arm", "scorer", "retention_ratio", "kept")}
+                if len(checkpoints) > 1:
+                    head["checkpoint"] = which
+                if len(truncations) > 1:
+                    head["truncation"] = psi
+                metrics = [m for m in METRICS if all(m in r for r in rows)]
+                records.append({**head, "seeds": len(rows), **_mean_std(rows, metrics)})
     return records
 
 
@@ -345,43 +449,6 @@ def scorer_correlations(ctx: _Context) -> list[dict[str, Any]]:
             per_class = [spearmanr(scores[a][idx], scores[b][idx])[0] for _, idx in class_groups(labels, len(feats))]
             out.append({"arm": f"spearman {a} vs {b}", "spearman_within_class": float(np.mean(per_class))})
     return out
-
-
-def _figure(proto: Protocol, records: list[dict[str, Any]], run_dir: RunDir) -> None:
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = [r for r in records if "fid" in r]
-    if proto.figure == "retention":  # Figure 3: metrics against the retention ratio
-        fig, axes = plt.subplots(1, len(METRICS), figsize=(3 * len(METRICS), 2.8))
-        rows = sorted(rows, key=lambda r: r["retention_ratio"])
-        for ax, m in zip(axes, METRICS):
-            ax.errorbar([r["retention_ratio"] for r in rows], [r[m] for r in rows], [r[f"{m}_std"] for r in rows])
-            ax.set_xlabel("retention ratio (%)")
-            ax.set_title(m)
-        name = "figure3_retention.png"
-    elif proto.figure == "truncation":  # Figure 5: precision/recall and density/coverage along the sweep
-        fig, axes = plt.subplots(1, 2, figsize=(7, 3.2))
-        for arm in dict.fromkeys(r["arm"] for r in rows):
-            pts = sorted((r for r in rows if r["arm"] == arm), key=lambda r: -r["truncation"])
-            for ax, (x, y) in zip(axes, (("recall", "precision"), ("coverage", "density"))):
-                (line,) = ax.plot([r[x] for r in pts], [r[y] for r in pts], "-", label=arm)
-                ax.plot(pts[0][x], pts[0][y], "o", color=line.get_color())  # the base model (threshold 1)
-                ax.set_xlabel(x)
-                ax.set_ylabel(y)
-        axes[0].legend(fontsize=7)
-        name = "figure5_truncation.png"
-    else:
-        raise ConfigError(f"unknown figure {proto.figure!r}; choose retention or truncation")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    atomic_write_bytes(run_dir.path / name, buf.getvalue())
 
 
 def load_generator(path: str | Path, device: Any = "cpu") -> tuple[torch.nn.Module, ExperimentConfig]:
@@ -451,29 +518,8 @@ def run_density_vs_fid(proto: Protocol, run_cfg: ExperimentConfig, run_dir: RunD
                 "spearman": float(spearmanr(xs, fids)[0]) if len(xs) > 2 else float("nan"),
             }
         )
-    _scatter(records, proto.scorers, run_dir)
+    density_fid_scatter(records, proto.scorers, run_dir.path / "figure2_density_vs_fid.png")
     return records
-
-
-def _scatter(records: list[dict[str, Any]], scorers: Sequence[str], run_dir: RunDir) -> None:
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = [r for r in records if "fid" in r]
-    fig, axes = plt.subplots(1, len(scorers), figsize=(3.2 * len(scorers), 3.0), squeeze=False)
-    for ax, name in zip(axes[0], scorers):
-        ax.scatter([r[f"density_{name}"] for r in rows], [r["fid"] for r in rows], s=8)
-        ax.set_xlabel(f"{name} (lower = denser)")
-        ax.set_ylabel("per-class FID")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    atomic_write_bytes(run_dir.path / "figure2_density_vs_fid.png", buf.getvalue())
 
 
 def run_manifold(proto: Protocol, run_cfg: ExperimentConfig, run_dir: RunDir) -> list[dict[str, Any]]:
@@ -517,7 +563,7 @@ def run_manifold(proto: Protocol, run_cfg: ExperimentConfig, run_dir: RunDir) ->
     return records
 
 
-KINDS = {"train": run_train, "density_vs_fid": run_density_vs_fid, "manifold": run_manifold}
+KINDS = {"train": run_train, "density_vs_fid": run_density_vs_fid, "manifold": run_manifold, "toy2d": run_toy2d}
 
 
 def run(config: Path, scale: str, overrides: Sequence[str], run_dir: RunDir) -> list[dict[str, Any]]:
@@ -545,4 +591,9 @@ EXPERIMENTS: dict[str, Experiment] = {
     "figure5": _exp("figure5", "Figure 5: truncation sweep 1.0 -> 0.1 with and without instance selection"),
     "figure12": _exp("figure12", "Figure 12: one class's data manifold, kept data and GAN samples in one 2-D map"),
     "mini": _exp("mini", "MNIST (5k): full vs uniform 50% vs Gaussian/PPCA/KNN 50%, in-domain features, 3 seeds"),
+    "mini_toy2d": _exp(
+        "mini_toy2d",
+        "2-D ring of 8 modes + low-density halo: full vs uniform 50% vs Gaussian 50%, 3 seeds",
+        ("smoke", "mini"),
+    ),
 }

@@ -184,14 +184,25 @@ def ppca_scores(
     q = n_components if n_components is not None else ppca_num_components(ev.cpu().numpy(), variance, component_rule)
     if not 1 <= q <= r:
         raise ConfigError(f"ppca n_components must be in [1, min(n, d) = {r}], got {q}")
-    noise = float(ev[q:].sum() / (r - q)) if q < r else 0.0
-    if noise <= 1e-12 * float(ev.sum()):  # relative: a rank-deficient remainder is rounding noise, not variance
-        raise ShapeError(
-            f"ppca with {q} components leaves no residual variance on a group of {n} embeddings in {d} dims; "
-            "this group is too small for PPCA (use more data per class, fewer components, or the gaussian scorer)"
-        )
     lam = ev[:q]
-    logdet = torch.log(lam).sum() + (d - q) * math.log(noise)
+    tiny = 1e-12 * float(ev.sum())  # relative: a rank-deficient remainder is rounding noise, not variance
+    if q == d:  # n > d, every component kept: the full covariance, as sklearn (noise 0, precision = inv(cov))
+        if float(lam.min()) <= tiny:
+            raise ShapeError(f"ppca: the {n} embeddings span fewer than their {d} dims (singular covariance)")
+        noise, logdet = math.inf, torch.log(lam).sum()
+    else:
+        noise = float(ev[q:].sum() / (r - q)) if q < r else 0.0
+        if noise <= tiny:
+            why = (
+                f"a group of {n} embeddings in {d} dims is too small for PPCA (needs n > d or fewer components)"
+                if n <= d
+                else f"the {n} embeddings lie in {q} of their {d} dims"
+            )
+            raise ShapeError(
+                f"ppca with {q} components leaves no residual variance: {why}; use more data per class, fewer "
+                "components, or the gaussian scorer"
+            )
+        logdet = torch.log(lam).sum() + (d - q) * math.log(noise)
 
     def _score(proj_sq: torch.Tensor, norm_sq: torch.Tensor) -> np.ndarray:
         maha = (proj_sq / lam).sum(1) + (norm_sq - proj_sq.sum(1)) / noise

@@ -200,8 +200,9 @@ def _load_state(file: Path) -> dict[str, torch.Tensor]:
 class TorchvisionInception(_TorchvisionBase):
     """torchvision Inception-v3, 2048-d global-average-pool features (the Instance Selection embedding).
 
-    Input: [0, 1] -> ImageNet mean/std -> bilinear ``align_corners=True`` to 299; ``transform_input=True`` as
-    torchvision sets it for the pretrained Google weights.
+    Input: [0, 1] -> ImageNet mean/std -> bilinear ``align_corners=True`` to 299. ``transform_input``: True as
+    torchvision sets it for the pretrained Google weights (the Instance Selection *embedding*); False as
+    BigGAN-PyTorch's evaluation network (the Instance Selection *evaluation*: FID/IS/PRDC).
     """
 
     name = "inception_torchvision"
@@ -218,6 +219,7 @@ class TorchvisionInception(_TorchvisionBase):
         random_init: bool = False,
         seed: int = 0,
         image_size: int = 299,
+        transform_input: bool = True,
     ) -> None:
         super().__init__()
         from torchvision.models import inception_v3
@@ -226,12 +228,17 @@ class TorchvisionInception(_TorchvisionBase):
             raise ConfigError(f"output must be 'pool' or 'logits', got {output!r}")
         self.image_size = image_size
         self.output = output
-        self.options = {"output": output, "image_size": image_size, "random_init": random_init}
+        self.options = {
+            "output": output,
+            "image_size": image_size,
+            "random_init": random_init,
+            "transform_input": bool(transform_input),
+        }
         self.resize = f"bilinear(align_corners=True, {image_size})"
         if random_init:
             torch.manual_seed(seed)
             self.options["seed"] = seed
-            net = inception_v3(weights=None, aux_logits=False, init_weights=True, transform_input=True)
+            net = inception_v3(weights=None, aux_logits=False, init_weights=True, transform_input=transform_input)
             self.weights_sha256 = f"random(seed={seed})"
         else:
             file, digest = resolve_weights(
@@ -242,7 +249,7 @@ class TorchvisionInception(_TorchvisionBase):
                 download=download,
                 what="torchvision Inception-v3 weights",
             )
-            net = inception_v3(weights=None, aux_logits=False, init_weights=False, transform_input=True)
+            net = inception_v3(weights=None, aux_logits=False, init_weights=False, transform_input=transform_input)
             state = {k: v for k, v in _load_state(file).items() if not k.startswith("AuxLogits")}
             net.load_state_dict(state)
             self.weights_sha256 = digest

@@ -9,9 +9,11 @@ code, StyleGAN2-ADA and torch-fidelity use ``<=`` (``strict=False``), which only
 
 Implementation: radii from symmetric real×real (fake×fake) float32 GEMM tiles that keep a few candidates per row,
 re-ranked in float64; then real×fake tiles (never an N×M matrix). A pair whose float32 squared distance lies within
-a rigorous rounding bound of a radius is recomputed in float64, and every decision is taken on distances rounded to
-the inputs' precision (float32 for float32 features), so the results are identical to the dense
-float64-then-float32 computation of the ``prdc`` package.
+a rigorous rounding bound of a radius is recomputed in float64. Float32 inputs are decided exactly as the ``prdc``
+package does (sklearn's ``pairwise_distances``: the squared distance computed in float64, rounded to float32, then a
+float32 square root), for the pair distances and the k-NN radii alike, so the results are identical to the package's
+even on near-ties (a distance rounded straight from float64 to float32 can differ by one float32 step and flip a
+strict ``<``). Float64 inputs are decided on float64 distances.
 """
 
 from __future__ import annotations
@@ -52,9 +54,21 @@ def _cmp_dtype(*arrays: np.ndarray) -> np.dtype:
     return np.dtype(np.float64)
 
 
-def _row_dist64(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _row_sq64(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     diff = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
-    return np.sqrt(np.einsum("nd,nd->n", diff, diff))
+    return np.einsum("nd,nd->n", diff, diff)
+
+
+def _row_dist64(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.sqrt(_row_sq64(a, b))
+
+
+def _decided(sq64: np.ndarray, cmp: np.dtype) -> np.ndarray:
+    """Distances from float64 squared distances at the comparison precision: for float32, the ``prdc`` package's
+    rounding (sklearn: float64 d² -> float32 -> float32 sqrt), not a float32 rounding of the float64 distance."""
+    if cmp == np.float32:
+        return np.sqrt(np.asarray(sq64, np.float64).astype(np.float32))
+    return np.sqrt(np.asarray(sq64, np.float64))
 
 
 def _shifted32(x: np.ndarray, shift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -168,12 +182,12 @@ def _ball_statistics(
     out: dict[str, np.ndarray] = {}
     thr_r = thr_f = None
     if radii_real is not None:
-        rr_cmp = radii_real.astype(cmp)
+        rr_cmp = _decided(radii_real.astype(np.float64) ** 2, cmp)
         thr_r = torch.from_numpy(rr_cmp.astype(np.float64) ** 2).float().to(dev)
         out["count_fake"] = np.zeros(m, dtype=np.int64)
         out["covered_real"] = np.zeros(n, dtype=bool)
     if radii_fake is not None:
-        rf_cmp = radii_fake.astype(cmp)
+        rf_cmp = _decided(radii_fake.astype(np.float64) ** 2, cmp)
         thr_f = torch.from_numpy(rf_cmp.astype(np.float64) ** 2).float().to(dev)
         out["recalled_real"] = np.zeros(n, dtype=bool)
 
@@ -206,7 +220,7 @@ def _ball_statistics(
                 ii, jj = (t.cpu().numpy() for t in torch.nonzero(unsure, as_tuple=True))
                 for s in range(0, ii.shape[0], _EXACT_PAIRS):
                     pi, pj = ii[s : s + _EXACT_PAIRS], jj[s : s + _EXACT_PAIRS]
-                    exact = _row_dist64(real[i0 + pi], fake[j0 + pj]).astype(cmp)
+                    exact = _decided(_row_sq64(real[i0 + pi], fake[j0 + pj]), cmp)
                     ti, tj = torch.from_numpy(pi).to(dev), torch.from_numpy(pj).to(dev)
                     if "a" in masks:
                         masks["a"][ti, tj] = torch.from_numpy(less(exact, rr_cmp[i0 + pi])).to(dev)

@@ -106,7 +106,8 @@ class TrainConfig:
 
 @dataclass
 class EvalConfig:
-    """Metrics computed on the final (and every ``every`` steps, if > 0) generator."""
+    """Metrics computed on the final (and every ``every`` steps, if > 0) generator; ``select_best`` (a metric, e.g.
+    ``fid``) keeps the best evaluated generator as ``best_G.pt`` (:mod:`ganlab.core.train.evaluation_schedule`)."""
 
     metrics: list[str] = field(default_factory=list)
     every: int = 0
@@ -114,6 +115,19 @@ class EvalConfig:
     n_fake: int = 10000
     n_real: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    select_best: str | None = None
+
+    def validate(self) -> None:
+        if self.every < 0:
+            raise ValueError(f"eval.every must be >= 0 (0: only at the end), got {self.every}")
+        if self.select_best is not None:
+            from ganlab.core.train.evaluation_schedule import SELECTABLE
+
+            source = SELECTABLE.get(self.select_best)
+            if source is None:
+                raise ValueError(f"eval.select_best must be one of {', '.join(SELECTABLE)}, got {self.select_best!r}")
+            if source not in self.metrics and not (source == "prdc" and "pr" in self.metrics):
+                raise ValueError(f"eval.select_best: {self.select_best} needs {source!r} in eval.metrics")
 
 
 @dataclass

@@ -42,6 +42,7 @@ from ganlab.core.train.build import build_dataset, build_method, build_models, p
 from ganlab.core.train.checkpointing import Checkpointing
 from ganlab.core.train.config import ExperimentConfig
 from ganlab.core.train.ema import EMA
+from ganlab.core.train.evaluation_schedule import BestSelector
 from ganlab.core.train.logbook import Logbook, LossGuard
 from ganlab.core.train.method import Batch, Method
 from ganlab.core.train.seeding import seed_everything
@@ -171,6 +172,7 @@ class Trainer(Checkpointing):
             self.add_stream("main", self.method.sampler(self) or self._uniform_sampler())
         if resume_state is not None:
             self._resume(resume_state, resume_path)
+        self.best = BestSelector.attach(self)  # eval.select_best: the best evaluated generator, kept as its own file
         if self.is_main:
             self.run_dir.save_config(cfg)
 
@@ -471,6 +473,7 @@ class Trainer(Checkpointing):
             "img_per_s": steps * t.batch_size * self.cfg.optim.n_dis / max(wall, 1e-9),  # real images per second
             "checkpoint": str(self._last_ckpt) if self._last_ckpt else None,
             "finished": finished,
+            **(self.best.summary() if self.best is not None else {}),
         }
         if self.is_main:
             self.run_dir.log_event({"event": "fit_end", **summary})
@@ -526,6 +529,8 @@ class Trainer(Checkpointing):
             g.train(was_training)
         for rec in records:
             self.run_dir.log_metrics({"step": self.step, **rec})
+        if self.best is not None:
+            self.best.update(self, records)
         return records
 
     @torch.no_grad()
