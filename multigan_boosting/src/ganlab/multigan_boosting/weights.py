@@ -102,6 +102,7 @@ def class_distance_sums(
         d2 = torch.addmm(g_sq.unsqueeze(0), rb, g.T, beta=1.0, alpha=-2.0)
         d2.add_((rb * rb).sum(1, keepdim=True)).clamp_(min=0)
         out[s : s + rb.shape[0]] = d2.sqrt_().sum(1, dtype=torch.float64)
+        del d2  # free this block before the next one is allocated (peak = one block, not two)
     return out.cpu().numpy()
 
 
