@@ -1,0 +1,90 @@
+"""Boosted sequence at smoke scale: GAN 1 trains on Algorithm 1's weights, and its real stream follows them."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from ganlab.core.config import load_config
+from ganlab.core.errors import ConfigError
+from ganlab.core.nn.classifiers import resnet20
+from ganlab.core.train.config import ExperimentConfig, resolve_config
+from ganlab.core.train.trainer import Trainer
+from ganlab.multigan_boosting.boost import ReweightedGAN, selected_generator, train_boosted
+
+
+def _smoke_cfg(tmp_path, **method_options):
+    cfg = load_config(ExperimentConfig, resolve_config("biggan32_cifar_multigan"), scale="smoke")
+    cfg.out_dir = str(tmp_path)
+    cfg.train.progress = False
+    cfg.train.steps = 3
+    cfg.train.checkpoint_every = 3
+    cfg.method.options = dict(method_options)
+    return cfg
+
+
+def _feature_net():
+    torch.manual_seed(0)
+    return resnet20(num_classes=10, in_channels=1, width=4).eval()
+
+
+def test_boosted_sequence_trains_two_gans_and_gan1_uses_the_weights(tmp_path):
+    cfg = _smoke_cfg(tmp_path)
+    runs = train_boosted(cfg, 2, tmp_path / "boost", _feature_net(), "B", n_per_gan=200)
+    assert [r.name for r in runs] == ["gan_0", "gan_1"]
+    probs = np.load(tmp_path / "boost" / "weights_1.npy")
+    summary = json.loads((tmp_path / "boost" / "weights_1.json").read_text())
+    assert probs.shape == (1797,) and probs.sum() == pytest.approx(1.0)
+    assert summary["transform"] == "B" and summary["per_class"]["0"]["n_fake"] == 20
+    saved = (runs[1] / "config.yaml").read_text()
+    assert "weights_1.npy" in saved and "weights" not in (runs[0] / "config.yaml").read_text().split("method:")[1]
+    for r in runs:
+        G = selected_generator(r)
+        assert G(torch.randn(2, G.z_dim), y=torch.tensor([0, 1])).shape == (2, 1, 32, 32)
+    # resumable: a second call finds both runs finished and trains nothing
+    mtimes = [(r / "G_ema.pt").stat().st_mtime_ns for r in runs]
+    train_boosted(cfg, 2, tmp_path / "boost", _feature_net(), "B", n_per_gan=200)
+    assert [(r / "G_ema.pt").stat().st_mtime_ns for r in runs] == mtimes
+
+
+class _Recording(ReweightedGAN):
+    def setup(self, run):
+        self.seen = []
+
+    def next_real(self, run):
+        batch = super().next_real(run)
+        self.seen.append(batch["index"].cpu().numpy())
+        return batch
+
+
+def test_real_stream_frequencies_follow_the_weights(tmp_path):
+    """Chi-square of the indices the trainer's D actually received against the weights."""
+    n = 1797
+    w = np.zeros(n)
+    support = np.arange(0, 40, 2)
+    w[support] = np.linspace(1.0, 4.0, support.size)
+    np.save(tmp_path / "w.npy", w)
+    cfg = _smoke_cfg(tmp_path)
+    cfg.method.name = "multigan_reweighted"
+    cfg.train.batch_size, cfg.train.steps, cfg.train.checkpoint_every = 64, 20, 0
+    method = _Recording(ReweightedGAN.Options(weights=str(tmp_path / "w.npy")))
+    trainer = Trainer(cfg, method, run_dir=tmp_path / "rec")
+    trainer.fit()
+    seen = np.concatenate(method.seen)
+    assert set(seen.tolist()) <= set(support.tolist())
+    counts = np.bincount(seen, minlength=n)[support]
+    expected = w[support] / w.sum() * seen.size
+    assert stats.chisquare(counts, expected).pvalue > 1e-3
+
+
+def test_bad_weights_file_is_refused_before_anything_is_written(tmp_path):
+    np.save(tmp_path / "short.npy", np.ones(10))
+    cfg = _smoke_cfg(tmp_path)
+    cfg.method.name = "multigan_reweighted"
+    with pytest.raises(ConfigError, match="10 weights but the training set has 1797"):
+        Trainer(cfg, ReweightedGAN(ReweightedGAN.Options(weights=str(tmp_path / "short.npy"))), run_dir=tmp_path / "x")
+    assert not (tmp_path / "x" / "checkpoints").exists()
