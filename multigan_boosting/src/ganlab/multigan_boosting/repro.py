@@ -149,11 +149,18 @@ class Shared:
             if not target.exists():  # gan_multi_0 of every conditioned ensemble is the base GAN (reference notes §0)
                 shutil.copytree(base, target)
         feature_net = self.filter(seed)[0] if scheme != "baseline" and n > 1 else None
+        seq = base.parent if scheme == "baseline" else root / f"{scheme}_{self.cfg.experiment.synthetic}"
         runs = train_boosted(
-            self.gan_config(seed), n, base.parent if scheme == "baseline" else root / f"{scheme}_{self.cfg.experiment.synthetic}",
-            feature_net, "C" if scheme == "baseline" else scheme, synthetic=self.cfg.experiment.synthetic,
-            equalize_class_mass=self.cfg.experiment.equalize_class_mass, dataset=ds, reweight=scheme != "baseline",
-        )  # fmt: skip
+            self.gan_config(seed),
+            n,
+            seq,
+            feature_net,
+            "C" if scheme == "baseline" else scheme,
+            synthetic=self.cfg.experiment.synthetic,
+            equalize_class_mass=self.cfg.experiment.equalize_class_mass,
+            dataset=ds,
+            reweight=scheme != "baseline",
+        )
         return [selected_generator(r) for r in runs]
 
 
