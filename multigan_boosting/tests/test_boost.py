@@ -88,3 +88,31 @@ def test_bad_weights_file_is_refused_before_anything_is_written(tmp_path):
     with pytest.raises(ConfigError, match="10 weights but the training set has 1797"):
         Trainer(cfg, ReweightedGAN(ReweightedGAN.Options(weights=str(tmp_path / "short.npy"))), run_dir=tmp_path / "x")
     assert not (tmp_path / "x" / "checkpoints").exists()
+
+
+def _cli(argv):
+    import argparse
+
+    from ganlab.core.cli import _collect_overrides
+    from ganlab.multigan_boosting.cli_gan import add_gan_commands
+
+    parser = argparse.ArgumentParser()
+    add_gan_commands(parser.add_subparsers(dest="cmd"))
+    args, extra = parser.parse_known_args(argv)
+    _collect_overrides(parser, args, extra)  # as `ganlab` does: key=value anywhere on the line
+    return args.func(args)
+
+
+def test_cli_train_gan_weights_train_gan(tmp_path, capsys):
+    cfg = ["biggan32_cifar_multigan", "--scale", "smoke", "train.steps=2", "train.progress=false"]
+    assert _cli(["train-gan", *cfg, "--run-dir", str(tmp_path / "gan_0")]) == 0
+    w = tmp_path / "weights_1.npy"
+    argv = ["weights", *cfg, "--previous", str(tmp_path / "gan_0"), "--feature-net", "random:resnet20"]
+    assert _cli([*argv, "--transform", "A_sigma", "--n-per-gan", "100", "--out", str(w)]) == 0
+    assert np.load(w).shape == (1797,) and w.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+    assert json.loads(w.with_suffix(".json").read_text())["transform"] == "A_sigma"
+    assert _cli(["train-gan", *cfg, "--weights", str(w), "--run-dir", str(tmp_path / "gan_1")]) == 0
+    assert "weights_1.npy" in (tmp_path / "gan_1" / "config.yaml").read_text()
+    with pytest.raises(ConfigError, match="no such file"):
+        _cli([*argv[:-1], str(tmp_path / "nope.pt"), "--out", str(tmp_path / "w2.npy")])
+    assert not (tmp_path / "w2.npy").exists()
