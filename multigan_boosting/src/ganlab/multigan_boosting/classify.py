@@ -46,14 +46,14 @@ class SourceConfig:
     truncation: float | None = None  # psi of the truncated normal z (the report's truncated columns: 1.5)
     max_tries: int = 100
 
-    def validate(self) -> None:
+    def validate(self, n_generators: int | None = None) -> None:
+        """``n_generators``: the number of generator modules given directly (default: ``generators``' length)."""
         from ganlab.multigan_boosting.synthetic import check_threshold
 
         check_threshold(self.threshold)
-        if self.weights is not None and len(self.weights) != len(self.generators):
-            raise ConfigError(
-                f"source.weights has {len(self.weights)} entries for {len(self.generators)} generators; give one each"
-            )
+        n = len(self.generators) if n_generators is None else n_generators
+        if self.weights is not None and len(self.weights) != n:
+            raise ConfigError(f"source.weights has {len(self.weights)} entries for {n} generators; give one each")
         if self.weights is not None and any(w < 0 for w in self.weights):
             raise ConfigError(f"source.weights must be >= 0, got {self.weights}")
         if self.truncation is not None and not self.truncation > 0:
@@ -73,8 +73,8 @@ class ClassifyConfig:
     source: SourceConfig = field(default_factory=SourceConfig)
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
 
-    def validate(self) -> None:
-        self.source.validate()
+    def validate(self, n_generators: int | None = None) -> None:
+        self.source.validate(n_generators)
         self.classifier.validate()
 
 
@@ -158,7 +158,7 @@ def run_classify(
     from ganlab.multigan_boosting.classifier import train_classifier_on_generators
     from ganlab.multigan_boosting.ensemble import load_generators
 
-    cfg.validate()
+    cfg.validate(len(generators) if generators is not None else None)
     device = resolve_device(cfg.device)
     splits = splits or load_splits(cfg.data)
     s = cfg.source

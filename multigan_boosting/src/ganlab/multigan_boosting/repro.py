@@ -59,6 +59,7 @@ class ProtocolConfig:
     weighted: list[float] | None = None  # ensembles: the weighted |G| = len(weighted) row of each conditioned scheme
     synthetic: str = "union"  # Algorithm 1's synthetic set for GAN i+1 (union of the previous GANs, or "previous")
     equalize_class_mass: bool = False
+    n_per_gan: int | None = None  # Algorithm 1: samples per previous GAN (None: as many as real images, the report)
     n_classify: int = 10000  # classify_synthetic: samples per source
     shared_dir: str | None = None
 
@@ -158,6 +159,7 @@ class Shared:
             "C" if scheme == "baseline" else scheme,
             synthetic=self.cfg.experiment.synthetic,
             equalize_class_mass=self.cfg.experiment.equalize_class_mass,
+            n_per_gan=self.cfg.experiment.n_per_gan,
             dataset=ds,
             reweight=scheme != "baseline",
         )
