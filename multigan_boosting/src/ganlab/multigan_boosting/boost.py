@@ -192,20 +192,32 @@ def compute_weights(
     """Algorithm 1 for the next GAN: φ of the real set and of ``n_per_gan`` class-sequential samples of each
     previous generator (default: as many as real images, the report's 50k / 50k), oldest first."""
     check_transform(transform)
+    fake_f, fake_y = synthetic_features(generators, feature_net, len(real_images), synthetic, n_per_gan, seed, device)
+    real_f = extract_features(feature_net, real_images, device=device)
+    return sample_weights(real_f, real_labels, fake_f, fake_y, transform, equalize_class_mass=equalize_class_mass)
+
+
+def synthetic_features(
+    generators: Sequence[torch.nn.Module],
+    feature_net: torch.nn.Module,
+    n_real: int,
+    synthetic: str = "union",
+    n_per_gan: int | None = None,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """φ and labels of D_G: class-sequential samples of the previous generators (all, or the last one)."""
     check_synthetic(synthetic)
     if not generators:
         raise ConfigError("Algorithm 1 needs at least one previous generator")
-    n_real = len(real_images)
-    used = generators if synthetic == "union" else generators[-1:]
+    offset = 0 if synthetic == "union" else len(generators) - 1
     parts = []
-    for i, G in enumerate(used):
+    for i, G in enumerate(generators[offset:], start=offset):
         k = int(getattr(G, "num_classes", 0) or 0)
         n = n_per_gan or (n_real // max(k, 1)) * max(k, 1)
         imgs, labels = class_samples(G, n, seed=seed + 1000 * i, device=device)
         parts.append((extract_features(feature_net, imgs, device=device), labels))
-    fake_f, fake_y = union_features(parts, "union")
-    real_f = extract_features(feature_net, real_images, device=device)
-    return sample_weights(real_f, real_labels, fake_f, fake_y, transform, equalize_class_mass=equalize_class_mass)
+    return union_features(parts, "union")
 
 
 def save_weights(result: ReweightResult, path: str | Path, extra: dict[str, Any] | None = None) -> Path:

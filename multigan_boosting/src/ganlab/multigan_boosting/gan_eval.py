@@ -32,7 +32,10 @@ __all__ = [
     "tsne_weights_figure",
 ]
 
-FID_PROTOCOL = "5k: {n} generated (class-sequential, {per} per class, batch {b}, one generator per batch) vs {m} test"
+FID_PROTOCOL = (
+    "'5k' protocol, n={n}: {n} generated (class-sequential, {per} per class, batch {b}, one generator per batch) "
+    "vs {m} test"
+)
 MSSSIM_PROTOCOL = "intra-class MS-SSIM x100: {p} random same-class pairs per class, TF-style 32x32 windows"
 
 
