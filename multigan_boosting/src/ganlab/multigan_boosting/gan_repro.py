@@ -68,6 +68,7 @@ class GanProtocol:
     equalize_class_mass: bool = False
     n_per_gan: int | None = None  # as in Table 3: Algorithm 1's samples per previous GAN (None: the real set's size)
     shared_dir: str | None = None
+    shared_name: str = "_shared"  # default shared folder OUT/multigan/<shared_name>/<scale> (mini_c: its own GANs)
 
     def validate(self) -> None:
         if self.kind not in KINDS:
@@ -233,6 +234,8 @@ def run_gan_protocol(config: Path, scale: str, overrides: Sequence[str], run_dir
     cfg = load_gan_repro_config(config, scale, overrides)
     save_config(cfg, run_dir.path / "repro_config.yaml")
     sh = Shared(cfg, scale, run_dir)
+    if not cfg.experiment.shared_dir:
+        sh.root = run_dir.path.parents[1] / cfg.experiment.shared_name / scale
     runner = {"gan_metrics": run_gan_metrics, "figures": run_figures}[cfg.experiment.kind]
     records = runner(cfg, sh, run_dir)
     if len(cfg.experiment.seeds) > 1 and cfg.experiment.kind == "gan_metrics":
@@ -240,9 +243,9 @@ def run_gan_protocol(config: Path, scale: str, overrides: Sequence[str], run_dir
     return records
 
 
-def _exp(name: str, description: str) -> Experiment:
+def _exp(name: str, description: str, scales: tuple[str, ...] = ("smoke", "mini", "paper")) -> Experiment:
     return Experiment(name=name, paper="multigan", description=description, config=CONFIGS / f"{name}.yaml",
-                      run=run_gan_protocol)  # fmt: skip
+                      run=run_gan_protocol, scales=scales)  # fmt: skip
 
 
 GAN_EXPERIMENTS: dict[str, Experiment] = {
@@ -252,5 +255,10 @@ GAN_EXPERIMENTS: dict[str, Experiment] = {
         _exp("table4", "Table 4: MS-SSIM and 5k FID of |G| = 2 ensembles (baseline, B, C, A_sigma, A_mu)"),
         _exp("fid_a2", "Appendix A.2: 5k FID of every single GAN (it1, it2) and ensemble (n = 2..5)"),
         _exp("figures", "Figures 1, 2 (and B.1, B.2): t-SNE of real vs generated features and of Algorithm 1 weights"),
+        _exp(
+            "mini_c",
+            "Mini (c): second GAN on Algorithm 1 weights (B, C) vs an unweighted second GAN",
+            ("smoke", "mini"),
+        ),
     )
 }
