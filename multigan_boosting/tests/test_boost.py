@@ -116,3 +116,62 @@ def test_cli_train_gan_weights_train_gan(tmp_path, capsys):
     with pytest.raises(ConfigError, match="no such file"):
         _cli([*argv[:-1], str(tmp_path / "nope.pt"), "--out", str(tmp_path / "w2.npy")])
     assert not (tmp_path / "w2.npy").exists()
+
+
+def test_best_g_selection_exports_the_lowest_fid(tmp_path):
+    cfg = _smoke_cfg(tmp_path)
+    cfg.method.name = "multigan_reweighted"
+    cfg.train.steps = 4
+    opts = ReweightedGAN.Options(
+        select_every=2, select_n=50, select_extractor="random:resnet20", select_extractor_options={"in_channels": 1}
+    )
+    method = ReweightedGAN(opts)
+    fids = []
+    orig = method.select
+    method.select = lambda run: fids.append(orig(run)) or fids[-1]
+    trainer = Trainer(cfg, method, run_dir=tmp_path / "sel")
+    trainer.fit()
+    assert len(fids) == 2 and method.best_fid == pytest.approx(min(fids))
+    assert method.best_step == 2 * (1 + int(np.argmin(fids)))
+    G = selected_generator(tmp_path / "sel")  # G_best.pt, not the final G_ema
+    from ganlab.core.train.checkpoint import load_generator
+
+    _, info = load_generator(tmp_path / "sel" / "G_best.pt")
+    assert info.get("step") == method.best_step and G.num_classes == 10
+
+
+class _OwnG(torch.nn.Module):
+    """A user's conditional G: z (B, 8), y -> (B, 1, 32, 32)."""
+
+    def __init__(self):
+        super().__init__()
+        self.z_dim, self.num_classes = 8, 10
+        self.emb = torch.nn.Embedding(10, 8)
+        self.lin = torch.nn.Linear(8, 32 * 32)
+
+    def forward(self, z, y):
+        return torch.tanh(self.lin(z * self.emb(y))).view(-1, 1, 32, 32)
+
+
+class _OwnD(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(32 * 32, 1)
+        self.emb = torch.nn.Embedding(10, 32 * 32)
+
+    def forward(self, x, y):
+        h = x.flatten(1)
+        return self.lin(h).squeeze(1) + (self.emb(y) * h).sum(1) * 0.01
+
+
+def test_sequence_on_a_users_own_conditional_gan(tmp_path):
+    from ganlab.core.nn.protocol import as_discriminator, as_generator
+
+    def models():
+        return as_generator(_OwnG(), z_dim=8, num_classes=10), as_discriminator(_OwnD(), num_classes=10, inputs=("y",))
+
+    cfg = _smoke_cfg(tmp_path)
+    runs = train_boosted(cfg, 2, tmp_path / "own", _feature_net(), "C", n_per_gan=100, models=models)
+    assert np.load(tmp_path / "own" / "weights_1.npy").shape == (1797,)
+    G = selected_generator(runs[1])
+    assert G(torch.randn(3, 8), y=torch.tensor([0, 1, 2])).shape == (3, 1, 32, 32)

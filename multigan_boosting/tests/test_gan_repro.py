@@ -18,7 +18,7 @@ def out(tmp_path_factory):
 
 
 def test_registered_and_paper_protocols():
-    assert set(GAN_EXPERIMENTS) == {"table2", "table4", "fid_a2", "figures"} and set(GAN_EXPERIMENTS) <= set(
+    assert set(GAN_EXPERIMENTS) == {"table2", "table4", "fid_a2", "figures", "mini_c"} and set(GAN_EXPERIMENTS) <= set(
         EXPERIMENTS
     )
     e = load_gan_repro_config(GAN_EXPERIMENTS["table2"].config, "paper").experiment
@@ -40,7 +40,7 @@ def test_registered_and_paper_protocols():
     assert max(max(s.gans) for s in a2.sources) == 4  # MultiGAN n = 5
 
 
-@pytest.mark.parametrize("name", ["table2", "table4", "fid_a2", "figures"])
+@pytest.mark.parametrize("name", ["table2", "table4", "fid_a2", "figures", "mini_c"])
 def test_runs_at_smoke(name, out):
     run_dir, records = run_experiment(GAN_EXPERIMENTS[name], "smoke", [], out)
     assert records and (run_dir.path / "results.json").is_file()
