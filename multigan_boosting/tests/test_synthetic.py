@@ -43,7 +43,9 @@ def test_filtered_batches_are_the_kept_items_of_the_raw_stream():
     G, C = TinyG(), LinearClassifier(scale=2.0)
     kept = SyntheticSource(G, 3, filter=C, threshold=0.6, gen_batch_size=32, seed=5)
     raw = SyntheticSource(G, 3, filter=None, gen_batch_size=32, seed=5)
-    x, y = kept.next_batch(50)
+    x1, y1 = kept.next_batch(30)
+    x2, y2 = kept.next_batch(20)  # starts with the images accepted beyond the first batch
+    x, y = torch.cat([x1, x2]), torch.cat([y1, y2])
     # the same seed gives the same raw batches; keep them by hand until 50 are collected
     xs, ys = [], []
     while sum(len(v) for v in ys) < 50:

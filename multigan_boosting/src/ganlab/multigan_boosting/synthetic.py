@@ -125,6 +125,7 @@ class SyntheticSource:
         self.g = torch.Generator().manual_seed(int(seed))
         self.ensemble.reseed(int(seed))
         self.stats = SourceStats()
+        self._left: tuple[torch.Tensor, torch.Tensor] | None = None  # accepted images not used yet
         if self.filter is not None:
             self.filter.eval()
 
@@ -143,10 +144,26 @@ class SyntheticSource:
 
     @torch.no_grad()
     def next_batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """``n`` images and labels: generate, transform, filter until the batch is full, then trim (public code)."""
-        xs, ys, have = [], [], 0
-        for _ in range(self.max_tries):
+        """``n`` images and labels: generate, transform, filter until the batch is full.
+
+        Accepted images beyond ``n`` are kept for the next batch; the public code drops them, which costs up to a
+        second generated batch per training batch and changes nothing in distribution (the samples are i.i.d.).
+        """
+        xs, ys = ([self._left[0]], [self._left[1]]) if self._left is not None else ([], [])
+        have = len(ys[0]) if ys else 0
+        tries = 0
+        while have < n:
+            if tries == self.max_tries:
+                self._left = (torch.cat(xs), torch.cat(ys)) if have else None
+                rate = self.stats.acceptance_rate
+                raise FilterRejectedError(
+                    f"the classifier filter kept {have} images in {self.max_tries} tries of {self.gen_batch_size} for "
+                    f"a batch of {n} (acceptance rate {rate:.4%} so far; threshold {self.threshold}); lower the "
+                    "threshold, check that the filter and the generators use the same classes and image range, or "
+                    "raise max_tries"
+                )
             x, y = self.generate(self.gen_batch_size)
+            tries += 1
             self.stats.generated += len(y)
             if self.filter is not None:
                 keep = filter_mask(self.filter, x, y, self.threshold)
@@ -155,25 +172,23 @@ class SyntheticSource:
             xs.append(x)
             ys.append(y)
             have += len(y)
-            if have >= n:
-                return torch.cat(xs)[:n], torch.cat(ys)[:n]
-        rate = self.stats.acceptance_rate
-        raise FilterRejectedError(
-            f"the classifier filter kept {have} of {self.max_tries * self.gen_batch_size} images in {self.max_tries} "
-            f"tries for a batch of {n} (acceptance rate {rate:.4%} so far; threshold {self.threshold}); lower the "
-            "threshold, check that the filter and the generators use the same classes and image range, or raise "
-            "max_tries"
-        )
+        x, y = torch.cat(xs), torch.cat(ys)
+        self._left = (x[n:], y[n:]) if len(y) > n else None
+        return x[:n], y[:n]
 
     __call__ = next_batch
 
     def state_dict(self) -> dict:
-        return {"g": self.g.get_state(), "ensemble": self.ensemble.state_dict(), "stats": vars(self.stats).copy()}
+        left = None if self._left is None else (self._left[0].cpu(), self._left[1].cpu())
+        return {"g": self.g.get_state(), "ensemble": self.ensemble.state_dict(), "stats": vars(self.stats).copy(),
+                "left": left}  # fmt: skip
 
     def load_state_dict(self, state: dict) -> None:
         self.g.set_state(state["g"])
         self.ensemble.load_state_dict(state["ensemble"])
         self.stats = SourceStats(**state["stats"])
+        left = state.get("left")
+        self._left = None if left is None else (left[0].to(self.device), left[1].to(self.device))
 
 
 def fixed_synthetic_set(source: SyntheticSource, n: int, batch_size: int = 125) -> tuple[torch.Tensor, torch.Tensor]:
