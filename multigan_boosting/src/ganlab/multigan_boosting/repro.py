@@ -62,6 +62,7 @@ class ProtocolConfig:
     n_per_gan: int | None = None  # Algorithm 1: samples per previous GAN (None: as many as real images, the report)
     n_classify: int = 10000  # classify_synthetic: samples per source
     shared_dir: str | None = None
+    gan_seed: int | None = None  # one GAN sequence (this seed) for every classifier seed; None: one per seed
 
     def validate(self) -> None:
         if self.kind not in KINDS:
@@ -141,6 +142,8 @@ class Shared:
         from ganlab.core.data import subset
         from ganlab.multigan_boosting.boost import selected_generator, train_boosted
 
+        if self.cfg.experiment.gan_seed is not None:
+            seed = self.cfg.experiment.gan_seed
         root = self.root / f"gans_seed{seed}"
         base = root / "baseline" / "gan_0"
         ds = subset(self.splits.dataset, self.splits.train_indices)
