@@ -1,0 +1,65 @@
+"""Part B's reproductions (Table 2, Table 4, Appendix A.2, Figures): paper settings, smoke runs, bad options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ganlab.core.errors import ConfigError
+from ganlab.core.repro import run_experiment
+from ganlab.multigan_boosting.gan_repro import GAN_EXPERIMENTS, load_gan_repro_config
+from ganlab.multigan_boosting.repro import EXPERIMENTS
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory):
+    return tmp_path_factory.mktemp("mggan")
+
+
+def test_registered_and_paper_protocols():
+    assert set(GAN_EXPERIMENTS) == {"table2", "table4", "fid_a2", "figures", "mini_c"} and set(GAN_EXPERIMENTS) <= set(
+        EXPERIMENTS
+    )
+    e = load_gan_repro_config(GAN_EXPERIMENTS["table2"].config, "paper").experiment
+    assert (e.extractor, e.n_fid, e.n_test_fid, e.fid_batch, e.n_pairs, e.n_msssim) == (
+        "inception",
+        5000,
+        5000,
+        50,
+        200,
+        4000,
+    )
+    t4 = load_gan_repro_config(GAN_EXPERIMENTS["table4"].config, "paper").experiment.sources
+    assert [(s.scheme, s.gans, s.paper_fid) for s in t4[1:]] == [
+        ("baseline", [0, 1], 17.02), ("B", [0, 1], 17.83), ("C", [0, 1], 18.68), ("A_sigma", [0, 1], 21.15),
+        ("A_mu", [0, 1], 88.52),
+    ]  # fmt: skip
+    a2 = load_gan_repro_config(GAN_EXPERIMENTS["fid_a2"].config, "paper").experiment
+    assert len(a2.sources) == 18 and a2.metrics == ["fid_5k"]
+    assert max(max(s.gans) for s in a2.sources) == 4  # MultiGAN n = 5
+
+
+@pytest.mark.parametrize("name", ["table2", "table4", "fid_a2", "figures", "mini_c"])
+def test_runs_at_smoke(name, out):
+    run_dir, records = run_experiment(GAN_EXPERIMENTS[name], "smoke", [], out)
+    assert records and (run_dir.path / "results.json").is_file()
+    if name == "figures":
+        pngs = {r["png"] for r in records}
+        assert len(pngs) == 3 and all(Path(p).read_bytes()[:4] == b"\x89PNG" for p in pngs)
+        zero = {r["transform"]: r["zero_weight_fraction"] for r in records if r["figure"] == "figure2"}
+        assert zero["A_mu"] > 0.2 and zero["C"] < 0.05  # A_mu zeroes everything below the class mean
+    else:
+        assert all("fid_protocol" in r and r["fid"] >= 0 for r in records)
+    if name == "table2":
+        assert {r["source"] for r in records} >= {"CIFAR-10", "BigGAN psi=0.5", "MultiGAN Cond. C n=2"}
+        assert all("ms_ssim_protocol" in r for r in records)
+
+
+def test_bad_options():
+    with pytest.raises(ConfigError, match="scheme 'D' unknown"):
+        load_gan_repro_config(GAN_EXPERIMENTS["table2"].config, "smoke", ["experiment.sources=[{name: x, scheme: D}]"])
+    with pytest.raises(ConfigError, match="metrics"):
+        load_gan_repro_config(GAN_EXPERIMENTS["table2"].config, "smoke", ["experiment.metrics=[is]"])
+    with pytest.raises(ConfigError, match="unknown config key"):
+        load_gan_repro_config(GAN_EXPERIMENTS["table2"].config, "smoke", ["experiment.bogus=1"])
