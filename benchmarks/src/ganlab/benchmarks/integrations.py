@@ -16,6 +16,8 @@ __all__ = [
     "icgan_configure",
     "icgan_method",
     "icgan_sample",
+    "multigan_sample",
+    "multigan_train",
 ]
 
 
@@ -82,3 +84,48 @@ def icgan_sample(cell: Any, trained: Any, n: int, seed: int) -> dict[str, torch.
     feats = method.features
     stored = select_instances(feats, min(int(cell.parts.one("train").options.stored), len(feats.raw)), seed=seed)
     return generate(trained.G, stored, n, seed=seed, device=trained.device)
+
+
+# ----------------------------------------------------------------------------------------------------- multi-GAN
+def multigan_train(cell: Any, options: Any) -> Any:
+    """The boosted sequence (Slim 2020, Algorithm 1) on the setting's class-conditional model: GAN 0 is the plain
+    conditional GAN, GAN i+1 trains on the real set re-weighted by its distance to the previous GANs' samples.
+    φ is the setting's in-domain classifier's features (the paper: its filter ResNet-20 trained on real CIFAR-10;
+    here the setting's own classifier plays that role, so the suite needs no second network)."""
+    from ganlab.benchmarks.cells import Trained
+    from ganlab.core.features.classifier import load_classifier
+    from ganlab.multigan_boosting.boost import selected_generator, train_boosted
+    from ganlab.multigan_boosting.ensemble import Ensemble
+
+    if cell.ctx.spec.protocol.extractor is None or cell.ctx.spec.protocol.extractor.name is not None:
+        raise ConfigError("multigan needs an image setting with an in-domain classifier (its φ for Algorithm 1)")
+    feature_net, _ = load_classifier(cell.ctx.classifier_path)
+    runs = train_boosted(
+        cell.cfg,
+        int(options.n_gans),
+        cell.train_dir,
+        feature_net,
+        options.transform,
+        dataset=cell.ctx.dataset,
+        **dict(options.options),
+    )
+    gens = [selected_generator(r) for r in runs]
+    return Trained(G=gens[0], models={"ensemble": Ensemble(gens, seed=cell.seed)}, trainer=None)
+
+
+def multigan_sample(trained: Any, n: int, seed: int, batch_size: int = 100) -> dict[str, torch.Tensor]:
+    """``n`` samples, a generator of the ensemble chosen uniformly per generated batch, labels uniform."""
+    ens = trained.models["ensemble"]
+    ens.reseed(seed)
+    gen = torch.Generator().manual_seed(int(seed))
+    images, labels = [], []
+    with torch.no_grad():
+        for s in range(0, n, batch_size):
+            k = min(batch_size, n - s)
+            G = ens.pick()
+            y = torch.randint(0, ens.num_classes, (k,), generator=gen)
+            z = torch.randn(k, G.z_dim, generator=gen)
+            dev = next(G.parameters()).device
+            images.append(G(z.to(dev), y=y.to(dev)).float().cpu())
+            labels.append(y)
+    return {"image": torch.cat(images), "label": torch.cat(labels)}

@@ -305,9 +305,20 @@ class MultiGAN(Part):
     role = "ensemble"
     module = "ganlab.multigan_boosting.ensemble"
     needs = ("labels", "images")
+    draws_samples = True
     Options = MultiGANOptions
+
+    def configure(self, cell: Any, cfg: dict[str, Any]) -> None:
+        if not cell.ctx.spec.conditional:
+            raise ConfigError(f"multigan needs the setting's conditional model options (setting {cell.setting!r})")
+        _deep_set(cfg, "model", {"options": dict(cell.ctx.spec.conditional)})
 
     def train(self, cell: Any) -> Any:
         from ganlab.benchmarks.integrations import multigan_train
 
         return multigan_train(cell, self.options)
+
+    def sample(self, cell: Any, trained: Any, n: int, seed: int) -> dict[str, Any]:
+        from ganlab.benchmarks.integrations import multigan_sample
+
+        return multigan_sample(trained, n, seed)
