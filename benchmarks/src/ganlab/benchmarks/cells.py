@@ -20,7 +20,6 @@ import json
 import sys
 import time
 import traceback
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,27 +28,11 @@ import torch
 
 from ganlab.benchmarks.compose import ResolvedMethod, resolve
 from ganlab.benchmarks.protocol import SettingContext, evaluate_samples
+from ganlab.benchmarks.trained import Trained
 from ganlab.core.errors import GanlabError
 from ganlab.core.fileio import atomic_save, atomic_write_bytes, atomic_write_text
 
 __all__ = ["Cell", "Trained", "read_cell", "run_cell"]
-
-
-@dataclass
-class Trained:
-    """What sampling needs from a finished training: G (G_ema), the critics, the trainer (None for ensembles)."""
-
-    G: torch.nn.Module
-    models: dict[str, torch.nn.Module]
-    trainer: Any = None
-
-    def critic(self, name: str) -> torch.nn.Module | None:
-        m = self.models.get(name)
-        return m.eval() if m is not None else None
-
-    @property
-    def device(self) -> torch.device:
-        return next(self.G.parameters()).device
 
 
 class Cell:

@@ -92,7 +92,7 @@ def multigan_train(cell: Any, options: Any) -> Any:
     conditional GAN, GAN i+1 trains on the real set re-weighted by its distance to the previous GANs' samples.
     φ is the setting's in-domain classifier's features (the paper: its filter ResNet-20 trained on real CIFAR-10;
     here the setting's own classifier plays that role, so the suite needs no second network)."""
-    from ganlab.benchmarks.cells import Trained
+    from ganlab.benchmarks.trained import Trained
     from ganlab.core.features.classifier import load_classifier
     from ganlab.multigan_boosting.boost import selected_generator, train_boosted
     from ganlab.multigan_boosting.ensemble import Ensemble

@@ -104,6 +104,18 @@ class TrainConfig:
             raise ValueError(f"train.keep_last must be >= 1 (checkpoints kept), got {self.keep_last}")
 
 
+# metric -> the ``eval.metrics`` entry that produces it
+SELECTABLE = {
+    "fid": "fid",
+    "kid": "kid",
+    "is": "is",
+    "precision": "prdc",
+    "recall": "prdc",
+    "density": "prdc",
+    "coverage": "prdc",
+}
+
+
 @dataclass
 class EvalConfig:
     """Metrics computed on the final (and every ``every`` steps, if > 0) generator; ``select_best`` (a metric, e.g.
@@ -121,8 +133,6 @@ class EvalConfig:
         if self.every < 0:
             raise ValueError(f"eval.every must be >= 0 (0: only at the end), got {self.every}")
         if self.select_best is not None:
-            from ganlab.core.train.evaluation_schedule import SELECTABLE
-
             source = SELECTABLE.get(self.select_best)
             if source is None:
                 raise ValueError(f"eval.select_best must be one of {', '.join(SELECTABLE)}, got {self.select_best!r}")

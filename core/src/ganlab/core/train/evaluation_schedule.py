@@ -16,22 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from ganlab.core.fileio import atomic_write_text
+from ganlab.core.train.config import SELECTABLE
 
 __all__ = ["BEST_FILE", "LOWER_IS_BETTER", "SELECTABLE", "BestSelector", "metric_value"]
 
 BEST_FILE = "best_G.pt"
 BEST_RECORD = "best.json"
 LOWER_IS_BETTER = ("fid", "kid")
-# metric -> the ``eval.metrics`` entry that produces it
-SELECTABLE = {
-    "fid": "fid",
-    "kid": "kid",
-    "is": "is",
-    "precision": "prdc",
-    "recall": "prdc",
-    "density": "prdc",
-    "coverage": "prdc",
-}
 
 
 def metric_value(records: list[dict[str, Any]], name: str) -> float | None:
