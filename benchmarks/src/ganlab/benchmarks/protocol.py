@@ -153,6 +153,11 @@ class SettingContext:
             out["fid_reference"] = f"all {len(self.dataset)} training images"
             out["prdc_n_real"] = p.n_real or len(self.dataset)
             out["k"] = p.k
+        if p.capacity:
+            out["classifier_accuracy"] = (
+                f"LeNet trained {p.capacity_epochs} epochs on the first {min(p.capacity_samples, p.n_fake)} labelled "
+                "samples, tested on 2,000 seeded training images (class-conditional methods only)"
+            )
         return out
 
 
@@ -214,6 +219,7 @@ def evaluate_samples(ctx: SettingContext, samples: dict[str, torch.Tensor], seed
             device="cpu",
             progress=False,
             epochs=p.capacity_epochs,
+            samples_per_epoch=None,  # one pass over the cell's samples per epoch (GOLD's default draws 10k afresh)
         )
         out["classifier_accuracy"] = float(res["fitting_capacity"])
     out["eval_s"] = time.perf_counter() - t0

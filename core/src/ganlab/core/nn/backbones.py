@@ -28,6 +28,7 @@ from ganlab.core.nn.dcgan import (
     build_mlp,
 )
 from ganlab.core.nn.layers import shapes_only
+from ganlab.core.nn.mlp_image import MLPImageConfig, build_mlp_image
 from ganlab.core.nn.sngan import SNGANConfig, build_sngan
 from ganlab.core.registry import Registry
 
@@ -71,6 +72,7 @@ FAMILIES: dict[str, Family] = {
     for f in [
         Family("mlp", MLPConfig, build_mlp, doc="toy MLP G/D (2-D mixtures)"),
         Family("dcgan", DCGANConfig, build_dcgan, doc="DCGAN / SNGAN-paper standard CNN, 28 or 32 px"),
+        Family("mlp_image", MLPImageConfig, build_mlp_image, doc="fully connected G/D for small images (CPU suites)"),
         Family("acgan", ACGANConfig, build_acgan, doc="ACGAN G/D, 32 px (Dia-GAN MNIST, GOLD 3-channel) or 128 px"),
         Family("infogan", InfoGANConfig, build_infogan, doc="InfoGAN-style 1-channel G/D with class head (GOLD)"),
         Family("sngan", SNGANConfig, build_sngan, doc="SNGAN ResNet, 32/48/64/128 px (torch-mimicry)"),
