@@ -27,6 +27,8 @@ def test_the_boosted_pair_trains_in_sequence_and_samples_from_both(tmp_path):
     assert probs.shape == (len(cell.ctx.dataset),) and np.isclose(probs.sum(), 1.0) and (probs >= 0).all()
     assert probs.std() > 0  # re-weighted, not uniform
     assert np.isfinite(rec["metrics"]["fid"])
+    assert rec["scores"] == ["multigan/weight"]  # Algorithm 1's weights join the side-by-side instance scores
+    assert np.array_equal(np.load(root / "instance_scores.npz")["multigan/weight"], probs)
 
     # sampling: every batch comes from one generator, both generators are used, labels cover the classes
     trained = cell.train()

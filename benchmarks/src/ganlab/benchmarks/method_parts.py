@@ -322,3 +322,9 @@ class MultiGAN(Part):
         from ganlab.benchmarks.integrations import multigan_sample
 
         return multigan_sample(trained, n, seed)
+
+    def scores(self, cell: Any, trained: Any) -> dict[str, Any]:
+        """Algorithm 1's sampling probability of each real instance for the last GAN (high: far from the previous
+        GANs' samples of its class)."""
+        last = cell.train_dir / f"weights_{int(self.options.n_gans) - 1}.npy"
+        return {"multigan/weight": np.load(last).astype(np.float64)} if last.is_file() else {}
