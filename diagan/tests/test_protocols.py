@@ -83,3 +83,21 @@ def test_paper_colored_mnist_refuses_the_bundled_digits(tmp_path):
 
     ds = get_dataset("colored_mnist", root=str(tmp_path), num_data=10000, rho=0.95)
     assert protocols.data_provenance(ds) == {"n_data": 5000, "data_source": "mnist5k (bundled 5,000 digits)"}
+
+
+def test_table6_partial_recall_uses_10k_real_per_attribute():
+    cfg = load_repro_config(EXPERIMENTS["table6_celeba_attributes"].config, "paper")
+    assert (cfg.experiment.n_real, cfg.experiment.n_samples, cfg.experiment.pr_k) == (10_000, 10_000, 3)
+
+
+@pytest.mark.parametrize("name", ["table5_colored_mnist", "figure1e_colored_mnist"])
+@pytest.mark.parametrize("scale", ["mini", "paper"])
+def test_train_mode_recording_batch_is_the_configs_training_batch(name, scale):
+    from ganlab.diagan.method import DiaGANOptions
+
+    cfg = load_repro_config(EXPERIMENTS[name].config, scale)
+    opts = DiaGANOptions(**cfg.run.method.options)
+    assert opts.eval_mode is False  # the official Colored-MNIST phase 1 records with D in train mode
+    assert opts.recording_batch(cfg.run.train.batch_size) == cfg.run.train.batch_size
+    if scale == "paper":
+        assert cfg.run.train.batch_size == 64

@@ -536,6 +536,11 @@ EXPERIMENTS: dict[str, Experiment] = {
         "Colored MNIST rho=99/95/90: RE of green samples, green occurrence",
         "table5_colored_mnist.yaml",
     ),
+    "table5_colored_mnist_rho95": _exp(
+        "table5_colored_mnist_rho95",
+        "Colored MNIST rho=95 with the official D: RE of green samples, green occurrence (issue 11 mini)",
+        "table5_colored_mnist_rho95.yaml",
+    ),
     "table5_mnist_fmnist": _exp(
         "table5_mnist_fmnist", "MNIST-FMNIST rho=99/95/90: RE of FMNIST samples", "table5_mnist_fmnist.yaml"
     ),

@@ -1,4 +1,5 @@
-"""Figures: the most and least likely images of a class (Figure 1) and a shared 2-D map of one class (Figure 12)."""
+"""Figures: most / least likely images (Figure 1), density vs FID (Figure 2), metrics vs retention or truncation
+(Figures 3 and 5) and a shared 2-D map of one class (Figure 12)."""
 
 from __future__ import annotations
 
