@@ -33,6 +33,7 @@ from ganlab.core.repro import Experiment
 from ganlab.core.results import RunDir, atomic_write_text, records_to_csv
 from ganlab.core.train.config import ExperimentConfig
 from ganlab.instance_selection.api import UNIFORM, SelectionConfig, embed_dataset, select_instances
+from ganlab.instance_selection.arms import arm_run_config, mean_std
 from ganlab.instance_selection.evaluate import check_reference, fake_source, prdc_metrics, reference_dataset
 from ganlab.instance_selection.figures import density_fid_scatter, metric_figure
 from ganlab.instance_selection.methods import InstanceSelection
@@ -125,15 +126,6 @@ def load(config: str | Path, scale: str, overrides: Sequence[str] = ()) -> tuple
         arm.validate()
         arm_run_config(run_cfg, arm)  # an arm's own deltas are checked before any work too
     return cfg, run_cfg
-
-
-def arm_run_config(run_cfg: ExperimentConfig, arm: Arm) -> ExperimentConfig:
-    """The training config of one arm: the shared ``run`` with the arm's ``run`` deltas."""
-    if not arm.run:
-        return copy.deepcopy(run_cfg)
-    from ganlab.core.config import deep_merge, to_dict
-
-    return from_dict(ExperimentConfig, deep_merge(to_dict(run_cfg), arm.run), where=f"arm {arm.name}.run")
 
 
 # ----------------------------------------------------------------------------------------------------- helpers
@@ -343,15 +335,6 @@ class _Context:
         return out
 
 
-def _mean_std(rows: list[dict[str, Any]], keys: Sequence[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key in keys:
-        vals = np.array([r[key] for r in rows], dtype=np.float64)
-        out[key] = float(vals.mean())
-        out[f"{key}_std"] = float(vals.std(ddof=1)) if len(vals) > 1 else 0.0
-    return out
-
-
 def eval_extractor_options(proto: Protocol) -> dict[str, Any]:
     """Options of the evaluation extractor: ``eval_transform_input`` reaches torchvision's Inception only."""
     opts = dict(proto.extractor_options)
@@ -417,7 +400,7 @@ def summarize(per_seed: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 if len(truncations) > 1:
                     head["truncation"] = psi
                 metrics = [m for m in METRICS if all(m in r for r in rows)]
-                records.append({**head, "seeds": len(rows), **_mean_std(rows, metrics)})
+                records.append({**head, "seeds": len(rows), **mean_std(rows, metrics)})
     return records
 
 

@@ -74,8 +74,8 @@ def run_toy2d(proto: Any, run_cfg: Any, run_dir: RunDir) -> list[dict[str, Any]]
     from ganlab.core.metrics.prdc import prdc
     from ganlab.core.train import Trainer
     from ganlab.instance_selection.api import UNIFORM, SelectionConfig, select_instances
+    from ganlab.instance_selection.arms import arm_run_config, mean_std
     from ganlab.instance_selection.methods import InstanceSelection
-    from ganlab.instance_selection.repro import _mean_std, arm_run_config
 
     d = run_cfg.data
     ds = get_dataset(d.name, root=d.root, split=d.split, resolution=d.resolution, **d.options)
@@ -123,5 +123,5 @@ def run_toy2d(proto: Any, run_cfg: Any, run_dir: RunDir) -> list[dict[str, Any]]
     for arm in proto.arms:
         rows = [r for r in per_seed if r["arm"] == arm.name]
         keys = ("fid", "precision", "recall", "density", "coverage", "kept_outlier_fraction", "wall_s")
-        out.append({"arm": arm.name, "kept": rows[0]["kept"], "seeds": len(rows), **_mean_std(rows, keys)})
+        out.append({"arm": arm.name, "kept": rows[0]["kept"], "seeds": len(rows), **mean_std(rows, keys)})
     return out
