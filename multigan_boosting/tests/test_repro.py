@@ -50,3 +50,11 @@ def test_bad_options():
         load_repro_config(EXPERIMENTS["table3"].config, "smoke", ["experiment.schemes=[D]"])
     with pytest.raises(ConfigError, match="kind"):
         load_repro_config(EXPERIMENTS["table3"].config, "smoke", ["experiment.kind=nope"])
+
+
+def test_scales_resolve():
+    mini = load_repro_config(EXPERIMENTS["table1_M"].config, "mini")
+    assert mini.data.name == "mnist5k" and mini.experiment.gan_seed == 0 and mini.data.val_size == 500
+    assert "model.options.ch=8" in mini.gan.overrides
+    paper = load_repro_config(EXPERIMENTS["table1_M"].config, "paper")
+    assert paper.data.name == "cifar10" and paper.experiment.gan_seed is None and paper.gan.overrides == []

@@ -111,3 +111,20 @@ def test_union_vs_previous():
     assert f.shape == (6, 2) and y.tolist() == [0, 1, 0, 1, 0, 1]
     f, y = union_features([a, b], "previous")
     assert f.shape == (2, 2) and bool((f == 1).all())
+
+
+def test_distance_blocks_never_hold_the_full_matrix(monkeypatch):
+    """Every temporary distance block is at most block_size x n_fake (the full n_real x n_fake never exists)."""
+    shapes = []
+    real_addmm = torch.addmm
+
+    def spy(*args, **kwargs):
+        out = real_addmm(*args, **kwargs)
+        shapes.append(tuple(out.shape))
+        return out
+
+    monkeypatch.setattr(torch, "addmm", spy)
+    r, f = torch.randn(1000, 8), torch.randn(300, 8)
+    class_distance_sums(r, f, block_size=128)
+    assert shapes and max(s[0] for s in shapes) == 128 and {s[1] for s in shapes} == {300}
+    assert len(shapes) == 8  # ceil(1000 / 128) blocks

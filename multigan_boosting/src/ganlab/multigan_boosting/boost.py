@@ -117,7 +117,10 @@ class ReweightedGAN(Method):
         if self._extractor is None:
             self._extractor = get_extractor(o.select_extractor, **dict(o.select_extractor_options))
             n = min(len(run.dataset), o.select_n)
-            self._real_feats = core_extract(self._extractor, run.dataset, n=n, device=run.device, progress=False)
+            # a seeded random subset: the first n items of a class-sorted dataset (mnist5k) would miss classes
+            idx = np.sort(np.random.default_rng(run.cfg.seed).choice(len(run.dataset), n, replace=False))
+            real = run.dataset.get_batch(idx)["image"]
+            self._real_feats = core_extract(self._extractor, real, device=run.device, progress=False)
         G = run.G_ema
         images, _ = class_samples(G, o.select_n, seed=run.cfg.seed + run.step, device=run.device)
         fake = core_extract(self._extractor, images, device=run.device, progress=False)
@@ -261,6 +264,9 @@ def train_boosted(
     reweight: bool = True,
 ) -> list[Path]:
     """Train GAN 0 … GAN n_gans−1 into ``root/gan_i``; returns their run directories (the ensemble, oldest first).
+
+    Every re-weighted GAN keeps ``cfg.seed`` (the author's params.py fixes seed 36 for all runs), so GAN i+1 differs
+    from GAN 0 by its data weights only.
 
     ``cfg``: an ExperimentConfig (``method.options`` may set ``select_every`` etc.). ``reweight=False`` trains the
     unconditioned baseline (independent GANs with seeds ``cfg.seed + i``, as Pham et al.). ``models``: a function

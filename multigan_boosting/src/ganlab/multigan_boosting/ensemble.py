@@ -65,6 +65,7 @@ class Ensemble:
                 raise ConfigError(f"ensemble weights must be >= 0, got {w}")
             if sum(w) <= 0 or math.isinf(sum(w)):
                 raise ConfigError(f"ensemble weights must have a positive finite sum, got {w}")
+            # used as given: the public train_classifier.py's inverted `if` reset valid weights to None (uniform)
             self.weights = torch.tensor(w, dtype=torch.float64) / sum(w)
         self.g = torch.Generator().manual_seed(int(seed))
         for G in gens:

@@ -16,6 +16,7 @@ smoke, where the Inception weights are not bundled — such FIDs are in-domain a
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -109,13 +110,17 @@ def load_gan_repro_config(path: str | Path, scale: str | None, overrides: Sequen
     from ganlab.core.config import apply_overrides, from_dict, read_yaml, select_scale, to_dict
     from ganlab.multigan_boosting.repro import ProtocolConfig
 
-    data = select_scale(read_yaml(path), scale)
+    data = apply_overrides(select_scale(read_yaml(path), scale), list(overrides))
     exp = data.get("experiment") or {}
     foreign = {f.name for f in fields(ProtocolConfig)} - {f.name for f in fields(GanProtocol)}
     data["experiment"] = {k: v for k, v in exp.items() if k not in foreign}
-    data = apply_overrides(deep_merge(to_dict(GanReproConfig()), data), list(overrides))
-    cfg = from_dict(GanReproConfig, data)
+    cfg = from_dict(GanReproConfig, deep_merge(to_dict(GanReproConfig()), data))
     cfg.experiment.validate()
+    # the classifier experiments' protocol, for the shared filter net and GAN sequences (repro.Shared reads it)
+    mine = {f.name for f in fields(GanProtocol)} & {f.name for f in fields(ProtocolConfig)} - {"kind"}
+    shared = {k: v for k, v in exp.items() if k in foreign}
+    shared.update({k: to_dict(cfg.experiment)[k] for k in mine})
+    cfg.shared_protocol = from_dict(ProtocolConfig, shared, where="experiment")
     return cfg
 
 
@@ -233,7 +238,9 @@ def run_gan_protocol(config: Path, scale: str, overrides: Sequence[str], run_dir
 
     cfg = load_gan_repro_config(config, scale, overrides)
     save_config(cfg, run_dir.path / "repro_config.yaml")
-    sh = Shared(cfg, scale, run_dir)
+    view = copy.copy(cfg)
+    view.experiment = cfg.shared_protocol
+    sh = Shared(view, scale, run_dir)
     if not cfg.experiment.shared_dir:
         sh.root = run_dir.path.parents[1] / cfg.experiment.shared_name / scale
     runner = {"gan_metrics": run_gan_metrics, "figures": run_figures}[cfg.experiment.kind]

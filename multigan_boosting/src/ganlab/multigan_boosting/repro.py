@@ -184,6 +184,7 @@ def run_table1(cfg: ReproConfig, sh: Shared, run_dir: RunDir) -> list[dict[str, 
         head = {"column": p.column, "seed": seed}
         if p.column == "baseline":
             records.append(_record({**head, "source": "real"}, base_rec))
+            run_dir.log_metrics({"event": "result", **records[-1]})
             continue
         src = dataclasses.replace(cfg.source, fixed=p.fixed, transform=p.transform, truncation=p.truncation)
         G = sh.gans(seed, "baseline", 1)
