@@ -8,8 +8,8 @@ import pytest
 
 from ganlab.core.errors import ConfigError
 from ganlab.core.repro import run_experiment
+from ganlab.multigan_boosting.experiments import EXPERIMENTS
 from ganlab.multigan_boosting.gan_repro import GAN_EXPERIMENTS, load_gan_repro_config
-from ganlab.multigan_boosting.repro import EXPERIMENTS
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,8 @@ import pytest
 
 from ganlab.core.errors import ConfigError
 from ganlab.core.repro import run_experiment
-from ganlab.multigan_boosting.repro import EXPERIMENTS, TABLE1, load_repro_config
+from ganlab.multigan_boosting.experiments import EXPERIMENTS
+from ganlab.multigan_boosting.repro import TABLE1, load_repro_config
 
 MINE = [f"table1_{k}" for k in TABLE1] + ["table3", "classify_synthetic"]
 

@@ -1,6 +1,6 @@
 """GAN-side reproductions of Slim (2020): Table 2, Table 4, the Appendix A.2 FID list, Figures 1-2.
 
-``GAN_EXPERIMENTS`` is merged into the package's ``EXPERIMENTS`` by :mod:`ganlab.multigan_boosting.repro`. The
+``GAN_EXPERIMENTS`` is merged into the package's ``EXPERIMENTS`` by :mod:`ganlab.multigan_boosting.experiments`. The
 configs inherit ``_classify.yaml``, so the filter net and the GAN sequences are the very ones Table 1 / Table 3 use
 (the shared directory of :class:`~ganlab.multigan_boosting.repro.Shared`: ``gans_seedS/<scheme>/gan_i``).
 

@@ -295,14 +295,8 @@ def _experiments() -> dict[str, Experiment]:
              "A_sigma, B, C), weighted (3/4, 1/4)"),
         _exp("classify_synthetic", "§4.1: the real-data filter net's accuracy on raw / psi = 1.5 samples"),
     ]  # fmt: skip
-    out = {e.name: e for e in exps}
-    try:  # part B: Table 2 / Table 4 / Appendix A.2 / Figures 1-2
-        from ganlab.multigan_boosting.gan_repro import GAN_EXPERIMENTS
-    except ModuleNotFoundError as exc:
-        if exc.name != "ganlab.multigan_boosting.gan_repro":
-            raise
-        GAN_EXPERIMENTS = {}
-    return {**out, **GAN_EXPERIMENTS}
+    return {e.name: e for e in exps}
 
 
-EXPERIMENTS: dict[str, Experiment] = _experiments()
+# the classifier side; ganlab.multigan_boosting.experiments adds the GAN side (gan_repro)
+CLASSIFIER_EXPERIMENTS: dict[str, Experiment] = _experiments()
