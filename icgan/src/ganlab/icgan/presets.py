@@ -23,8 +23,9 @@ from ganlab.core.nn.backbones import Preset
 OFFICIAL_N_CLASSES = 1000  # the official trainer sets n_classes = 1000 for every dataset, COCO-Stuff included
 UNUSED_EMBEDDING = OFFICIAL_N_CLASSES * 128
 
-_IC = {"num_classes": 0, "feat_dim": 2048, "z_dim": 120, "shared_dim": 128, "feat_embed_dim": 512, "hier": True}
-_CC = {**_IC, "num_classes": 1000}
+_IC = {"num_classes": 0, "feat_dim": 2048, "z_dim": 120, "shared_dim": 128, "feat_embed_dim": 512, "hier": True,
+       "unused_class_embedding": OFFICIAL_N_CLASSES}  # fmt: skip
+_CC = {**_IC, "num_classes": 1000, "unused_class_embedding": 0}
 _BG = {"num_classes": 1000, "z_dim": 120, "shared_dim": 128, "hier": True}
 
 _NEW_PRESETS = [
@@ -363,7 +364,9 @@ def official_counts(run: OfficialRun) -> dict[str, int]:
 
 
 def expected_difference(run: OfficialRun) -> dict[str, int]:
-    """official - ours, per model: the unused class embedding of the unlabelled IC-GAN G, else 0."""
+    """official - ours, per model: the unused class embedding of an unlabelled IC-GAN G built without it (a preset
+    sets ``unused_class_embedding: 1000`` to build it, as every official one does), else 0."""
     opts = {**PRESETS[run.preset].options, **run.options}
     unlabelled_ic = bool(opts.get("feat_dim")) and not opts.get("num_classes")
-    return {"G": UNUSED_EMBEDDING if unlabelled_ic else 0, "D": 0}
+    built = bool(opts.get("unused_class_embedding"))
+    return {"G": UNUSED_EMBEDDING if unlabelled_ic and not built else 0, "D": 0}

@@ -174,7 +174,16 @@ _PRESET_LIST = [
     Preset(
         "icgan64_ch64",
         "biggan",
-        {"resolution": 64, "ch": 64, "num_classes": 0, "feat_dim": 2048, "z_dim": 120, "g_attn": "32", "d_attn": "32"},
+        {
+            "resolution": 64,
+            "ch": 64,
+            "num_classes": 0,
+            "feat_dim": 2048,
+            "z_dim": 120,
+            "g_attn": "32",
+            "d_attn": "32",
+            "unused_class_embedding": 1000,
+        },
         "IC-GAN 64x64 ImageNet (unlabelled; SwAV features), ch 64",
     ),
     Preset(
@@ -194,25 +203,25 @@ _PRESET_LIST = [
     Preset(
         "icgan128_ch96",
         "biggan",
-        {"resolution": 128, "ch": 96, "num_classes": 0, "feat_dim": 2048, "z_dim": 120},
+        {"resolution": 128, "ch": 96, "num_classes": 0, "feat_dim": 2048, "z_dim": 120, "unused_class_embedding": 1000},
         "IC-GAN 128x128 ImageNet, ch 96 (also the 'transf.' model of IC-GAN Table 2)",
     ),
     Preset(
         "icgan256_ch96",
         "biggan",
-        {"resolution": 256, "ch": 96, "num_classes": 0, "feat_dim": 2048, "z_dim": 120},
+        {"resolution": 256, "ch": 96, "num_classes": 0, "feat_dim": 2048, "z_dim": 120, "unused_class_embedding": 1000},
         "IC-GAN 256x256 ImageNet, ch 96 (the 256 'transf.' model of IC-GAN Table 2)",
     ),
     Preset(
         "icgan128_coco",
         "biggan",
-        {"resolution": 128, "ch": 48, "num_classes": 0, "feat_dim": 2048, "z_dim": 120},
+        {"resolution": 128, "ch": 48, "num_classes": 0, "feat_dim": 2048, "z_dim": 120, "unused_class_embedding": 1000},
         "IC-GAN 128x128 COCO-Stuff, ch 48",
     ),
     Preset(
         "icgan256_coco",
         "biggan",
-        {"resolution": 256, "ch": 48, "num_classes": 0, "feat_dim": 2048, "z_dim": 120},
+        {"resolution": 256, "ch": 48, "num_classes": 0, "feat_dim": 2048, "z_dim": 120, "unused_class_embedding": 1000},
         "IC-GAN 256x256 COCO-Stuff, ch 48",
     ),
     Preset(

@@ -60,6 +60,9 @@ class BigGANConfig:
     shared: bool = True  # G_shared: one class embedding shared by all conditional BNs
     shared_dim: int = 128  # 0 = z_dim (BigGAN-PyTorch's rule)
     feat_embed_dim: int = 512  # IC-GAN shared_dim_feat
+    # classes of a shared embedding G builds and never reads: the official unlabelled IC-GAN G (G_shared with
+    # class_cond off) has nn.Embedding(1000, 128); built so that parameter counts and state dicts match (0 = none)
+    unused_class_embedding: int = 0
     hier: bool = True  # hierarchical z: one chunk to the first linear layer, one per block
     g_attn: str = "64"  # resolutions with self-attention in G, "_"-separated; "0" = none
     d_attn: str = "64"
@@ -161,6 +164,8 @@ class BigGANGenerator(Generator):
             linear=linear,
         )
         cond_dim = self.cond.out_dim + self.z_chunk
+        n_unused = cfg.unused_class_embedding
+        self.unused_embedding = nn.Embedding(n_unused, cfg.shared_dim or cfg.z_dim) if n_unused else None
 
         def bn(c: int) -> ConditionalBatchNorm2d:
             return ConditionalBatchNorm2d(c, cond_dim, self.cond.bn_classes, eps=cfg.bn_eps, linear=linear)
@@ -194,8 +199,8 @@ class BigGANGenerator(Generator):
         return torch.tanh(self.out_conv(F.relu(self.out_bn(h))))
 
     def ortho_blacklist(self) -> list[nn.Parameter]:
-        emb = self.cond.class_embed
-        return list(emb.parameters()) if emb is not None else []
+        embs = [m for m in (self.cond.class_embed, self.unused_embedding) if m is not None]
+        return [p for m in embs for p in m.parameters()]
 
 
 class BigGANDiscriminator(Discriminator):
