@@ -6,10 +6,10 @@ config file of the official repository (``BigGAN_PyTorch/config_files``) with it
 facts; :func:`official_param_count` counts the parameters the official ``BigGAN.py`` builds for it, layer by layer
 (``sum(p.nelement() for p in G.parameters())``, what its trainer prints), independently of our modules.
 
-Every count matches ours exactly except one deliberate difference: the official unlabelled IC-GAN generator is
-built with ``G_shared: true`` and ``n_classes = 1000`` (hard-coded in its trainer), so it holds an
-``nn.Embedding(1000, 128)`` that it never calls when ``class_cond`` is false; ours does not build that unused
-table (:data:`UNUSED_EMBEDDING` = 128,000 parameters).
+Every count matches ours exactly. The official unlabelled IC-GAN generator is built with ``G_shared: true`` and
+``n_classes = 1000`` (hard-coded in its trainer), so it holds an ``nn.Embedding(1000, 128)`` that it never calls
+when ``class_cond`` is false (:data:`UNUSED_EMBEDDING` = 128,000 parameters); the unlabelled presets build that
+table too (core BigGAN ``unused_class_embedding``).
 """
 
 from __future__ import annotations
