@@ -240,9 +240,7 @@ def run_gan_protocol(config: Path, scale: str, overrides: Sequence[str], run_dir
     save_config(cfg, run_dir.path / "repro_config.yaml")
     view = copy.copy(cfg)
     view.experiment = cfg.shared_protocol
-    sh = Shared(view, scale, run_dir)
-    if not cfg.experiment.shared_dir:
-        sh.root = run_dir.path.parents[1] / cfg.experiment.shared_name / scale
+    sh = Shared(view, scale, run_dir)  # its root: experiment.shared_dir or OUT/multigan/<shared_name>/<scale>
     runner = {"gan_metrics": run_gan_metrics, "figures": run_figures}[cfg.experiment.kind]
     records = runner(cfg, sh, run_dir)
     if len(cfg.experiment.seeds) > 1 and cfg.experiment.kind == "gan_metrics":

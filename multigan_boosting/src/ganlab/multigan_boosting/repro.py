@@ -8,7 +8,7 @@ the base GAN's core config, scales). Kinds:
   Algorithm 1's re-weighted data (schemes A_mu, A_sigma, B, C), and the weighted (3/4, 1/4) |G| = 2 row.
 - ``classify_synthetic``: §4.1, the filter net's accuracy on raw samples of the base GAN (and with psi = 1.5).
 
-Shared between experiments of one scale and seed (``experiment.shared_dir``, default ``OUT/multigan/_shared/SCALE``):
+Shared between experiments of one scale and seed (``experiment.shared_dir``, default ``OUT/multigan/<experiment.shared_name>/SCALE``):
 the filter classifier (trained on the real split with the classifier protocol: it is also Table 1's baseline, as in
 the report) and the GAN sequences (``gans_seedS/<scheme>/gan_i``; gan_0 is the base GAN of every scheme).
 Part B's Table 2 / Table 4 / Appendix A.2 / Figure experiments come from :mod:`ganlab.multigan_boosting.gan_repro`.
@@ -62,6 +62,7 @@ class ProtocolConfig:
     n_per_gan: int | None = None  # Algorithm 1: samples per previous GAN (None: as many as real images, the report)
     n_classify: int = 10000  # classify_synthetic: samples per source
     shared_dir: str | None = None
+    shared_name: str = "_shared"  # default shared folder OUT/multigan/<shared_name>/<scale>
     gan_seed: int | None = None  # one GAN sequence (this seed) for every classifier seed; None: one per seed
 
     def validate(self) -> None:
@@ -107,7 +108,7 @@ class Shared:
     def __init__(self, cfg: ReproConfig, scale: str, run_dir: RunDir) -> None:
         self.cfg, self.scale = cfg, scale
         p = cfg.experiment
-        self.root = Path(p.shared_dir) if p.shared_dir else run_dir.path.parents[1] / "_shared" / scale
+        self.root = Path(p.shared_dir) if p.shared_dir else run_dir.path.parents[1] / p.shared_name / scale
         self.splits: Splits = load_splits(cfg.data)
 
     def classify_cfg(self, seed: int, source: SourceConfig | None = None, name: str = "classifier") -> ClassifyConfig:
