@@ -55,6 +55,19 @@ def test_flip_crop_augmentation_matches_a_per_image_reference():
         assert any(torch.equal(out[i], c) for c in crops)
 
 
+def test_crop_only_augmentation_never_mirrors():
+    # an image whose mirror is not one of its own crops: every crop-only output is a crop of the unflipped image
+    x = torch.arange(64 * 1 * 6 * 6, dtype=torch.float32).view(64, 1, 6, 6) % 36
+    padded = torch.nn.functional.pad(x, (2, 2, 2, 2))
+    pflip = torch.nn.functional.pad(x.flip(-1), (2, 2, 2, 2))
+    out = augment_flip_crop(x, torch.Generator().manual_seed(0), padding=2, flip=False)
+    mirrored = augment_flip_crop(x, torch.Generator().manual_seed(0), padding=2)
+    crops = lambda p, i: [p[i, :, a : a + 6, b : b + 6] for a in range(5) for b in range(5)]  # noqa: E731
+    assert all(any(torch.equal(out[i], c) for c in crops(padded, i)) for i in range(64))
+    n_mirrored = sum(any(torch.equal(mirrored[i], c) for c in crops(pflip, i)) for i in range(64))
+    assert 16 < n_mirrored < 48  # the default flips about half of them
+
+
 def test_label_sampler_returns_images_of_the_requested_class(mnist_split):
     x, y, _, _ = mnist_split
     s = label_sampler(x, y.numpy(), seed=0)

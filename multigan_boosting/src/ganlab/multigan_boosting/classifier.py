@@ -56,13 +56,16 @@ class ClassifierConfig:
 
 class RealSource:
     """Batches from a fixed labelled set, shuffled passes without replacement, optionally with random flip + crop
-    (the real-data baseline trains on augmented data; a fixed synthetic set reuses this)."""
+    (the real-data baseline trains on augmented data; a fixed synthetic set reuses this). ``flip=False``: crop only."""
 
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor, *, augment: bool = False, seed: int = 0) -> None:
+    def __init__(
+        self, images: torch.Tensor, labels: torch.Tensor, *, augment: bool = False, flip: bool = True, seed: int = 0
+    ) -> None:
         labels = torch.as_tensor(labels, dtype=torch.long)
         if len(images) != len(labels) or len(images) == 0:
             raise ShapeError(f"a labelled set needs as many images as labels (> 0), got {len(images)}, {len(labels)}")
         self.images, self.labels, self.augment = images, labels.to(images.device), bool(augment)
+        self.flip = bool(flip)
         self.g = torch.Generator().manual_seed(int(seed))
         self.order, self.pos = torch.empty(0, dtype=torch.long), 0
 
@@ -77,7 +80,7 @@ class RealSource:
             parts.append(idx)
         idx = torch.cat(parts).to(self.images.device)
         x, y = self.images[idx].float(), self.labels[idx]
-        return (augment_flip_crop(x, self.g) if self.augment else x), y
+        return (augment_flip_crop(x, self.g, flip=self.flip) if self.augment else x), y
 
     __call__ = next_batch
 
@@ -215,6 +218,7 @@ def train_classifier_on_generators(
     val_set: LabelledSet | None = None,
     weights: Sequence[float] | None = None,
     transform: bool = True,
+    flip: bool = True,
     filter: nn.Module | None = None,
     threshold: float = 0.9,
     truncation: float | None = None,
@@ -230,7 +234,8 @@ def train_classifier_on_generators(
     ``forward(z, y)``; several form an :class:`Ensemble`, chosen per generated batch, with optional ``weights``).
 
     Defaults follow the best single-GAN column of Table 1: on-the-fly generation with transforms; pass ``filter``
-    (a classifier trained on real data) for the classifier filter at ``threshold``. ``fixed_size``: draw that many
+    (a classifier trained on real data) for the classifier filter at ``threshold``; ``flip=False`` makes the transform
+    a crop only (digits are not mirror-symmetric). ``fixed_size``: draw that many
     images once and train on them (re-drawing flip + crop each epoch when ``transform``). Returns ``(model,
     record)`` with ``best_test_accuracy`` and (given ``val_set``) ``val_selected_test_accuracy``.
     """
@@ -247,6 +252,7 @@ def train_classifier_on_generators(
         ens,
         num_classes,
         transform=transform and fixed_size is None,
+        flip=flip,
         filter=filter.to(device) if filter is not None else None,
         threshold=threshold,
         truncation=truncation,
@@ -263,7 +269,7 @@ def train_classifier_on_generators(
     if fixed_size is not None:
         x, y = fixed_synthetic_set(source, fixed_size, cfg.batch_size)
         # our reading of Table 1's fixed + T column: flip + crop re-drawn per epoch (a single draw adds no variety)
-        fixed = RealSource(x, y, augment=transform, seed=seed)
+        fixed = RealSource(x, y, augment=transform, flip=flip, seed=seed)
         fixed.stats = source.stats  # type: ignore[attr-defined]
         batches: Any = fixed
     else:

@@ -41,6 +41,7 @@ class SourceConfig:
     fixed: bool = False  # a fixed synthetic set of ``fixed_size`` images instead of on-the-fly generation
     fixed_size: int = 50000
     transform: bool = True  # random flip + crop (pad 4); on real data the baseline's augmentation
+    flip: bool = True  # the transform's horizontal flip (the report's CIFAR-10); false: crop only (digits)
     filter: str | None = None  # a classifier checkpoint (core save_classifier) used as the sample filter
     threshold: float = 0.9
     truncation: float | None = None  # psi of the truncated normal z (the report's truncated columns: 1.5)
@@ -171,7 +172,7 @@ def run_classify(
     rec: dict[str, Any] = {"name": cfg.name, "seed": cfg.seed, **splits.protocol()}
     if not generators:
         x, y = splits.train
-        src = RealSource(x.to(device), y, augment=s.transform, seed=cfg.seed)
+        src = RealSource(x.to(device), y, augment=s.transform, flip=s.flip, seed=cfg.seed)
         if ckpt is not None:
             ckpt.parent.mkdir(parents=True, exist_ok=True)
         model, res = train_classifier(
@@ -182,13 +183,13 @@ def run_classify(
     else:
         model, res = train_classifier_on_generators(
             generators, splits.num_classes, splits.test, val_set=splits.val, weights=s.weights, transform=s.transform,
-            filter=filter_model, threshold=s.threshold, truncation=s.truncation,
+            flip=s.flip, filter=filter_model, threshold=s.threshold, truncation=s.truncation,
             fixed_size=s.fixed_size if s.fixed else None, config=ccfg, device=device, seed=cfg.seed,
             max_tries=s.max_tries, checkpoint=ckpt, progress=progress,
         )  # fmt: skip
         n_fake = s.fixed_size if s.fixed else ccfg.epochs * ccfg.iters_per_epoch * ccfg.batch_size
         rec.update(source="fixed" if s.fixed else "on-the-fly", n_fake=n_fake)
-    rec.update(transform=s.transform, filter=filter_model is not None, truncation=s.truncation)
+    rec.update(transform=s.transform, flip=s.flip, filter=filter_model is not None, truncation=s.truncation)
     rec.update({k: v for k, v in res.items() if k != "protocol"})
     rec["protocol"] = (
         f"{ccfg.arch}, {ccfg.epochs} ep x {ccfg.iters_per_epoch} x {ccfg.batch_size}, SGD {ccfg.lr} m{ccfg.momentum} "

@@ -93,6 +93,7 @@ class SyntheticSource:
         num_classes: int,
         *,
         transform: bool = False,
+        flip: bool = True,
         filter: nn.Module | None = None,
         threshold: float = 0.9,
         truncation: float | None = None,
@@ -120,6 +121,7 @@ class SyntheticSource:
                 f"{self.num_classes}; use a filter trained on the same classes"
             )
         self.transform, self.filter, self.truncation = bool(transform), filter, truncation
+        self.flip = bool(flip)
         self.gen_batch_size, self.max_tries = int(gen_batch_size), int(max_tries)
         self.device = torch.device(device) if device is not None else self.ensemble.device
         self.g = torch.Generator().manual_seed(int(seed))
@@ -139,7 +141,7 @@ class SyntheticSource:
         x = G(z.to(self.device), y.to(self.device)).float()
         y = y.to(x.device)
         if self.transform:
-            x = augment_flip_crop(x, self.g)
+            x = augment_flip_crop(x, self.g, flip=self.flip)
         return x, y
 
     @torch.no_grad()

@@ -104,12 +104,15 @@ def lr_factor(protocol: ClassifierProtocol, epoch: int) -> float:
     raise ConfigError(f"unknown lr schedule {protocol.schedule!r}; choose step, multistep or constant")
 
 
-def augment_flip_crop(x: torch.Tensor, generator: torch.Generator, padding: int = 4) -> torch.Tensor:
-    """Random horizontal flip and random crop with zero padding, batched (one gather, no per-image loop)."""
+def augment_flip_crop(
+    x: torch.Tensor, generator: torch.Generator, padding: int = 4, flip: bool = True
+) -> torch.Tensor:
+    """Random horizontal flip (``flip``) and random crop with zero padding, batched (one gather, no per-image loop)."""
     b, c, h, w = x.shape
     dev = x.device
-    flip = torch.rand(b, generator=generator, device="cpu").to(dev) < 0.5
-    x = torch.where(flip.view(b, 1, 1, 1), x.flip(-1), x)
+    if flip:
+        mirror = torch.rand(b, generator=generator, device="cpu").to(dev) < 0.5
+        x = torch.where(mirror.view(b, 1, 1, 1), x.flip(-1), x)
     xp = F.pad(x, (padding, padding, padding, padding))
     oy = torch.randint(0, 2 * padding + 1, (b,), generator=generator).to(dev)
     ox = torch.randint(0, 2 * padding + 1, (b,), generator=generator).to(dev)
