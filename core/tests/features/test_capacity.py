@@ -62,7 +62,7 @@ def test_crop_only_augmentation_never_mirrors():
     pflip = torch.nn.functional.pad(x.flip(-1), (2, 2, 2, 2))
     out = augment_flip_crop(x, torch.Generator().manual_seed(0), padding=2, flip=False)
     mirrored = augment_flip_crop(x, torch.Generator().manual_seed(0), padding=2)
-    crops = lambda p, i: [p[i, :, a : a + 6, b : b + 6] for a in range(5) for b in range(5)]  # noqa: E731
+    crops = lambda p, i: [p[i, :, a : a + 6, b : b + 6] for a in range(5) for b in range(5)]
     assert all(any(torch.equal(out[i], c) for c in crops(padded, i)) for i in range(64))
     n_mirrored = sum(any(torch.equal(mirrored[i], c) for c in crops(pflip, i)) for i in range(64))
     assert 16 < n_mirrored < 48  # the default flips about half of them

@@ -8,9 +8,10 @@ the base GAN's core config, scales). Kinds:
   Algorithm 1's re-weighted data (schemes A_mu, A_sigma, B, C), and the weighted (3/4, 1/4) |G| = 2 row.
 - ``classify_synthetic``: §4.1, the filter net's accuracy on raw samples of the base GAN (and with psi = 1.5).
 
-Shared between experiments of one scale and seed (``experiment.shared_dir``, default ``OUT/multigan/<experiment.shared_name>/SCALE``):
-the filter classifier (trained on the real split with the classifier protocol: it is also Table 1's baseline, as in
-the report) and the GAN sequences (``gans_seedS/<scheme>/gan_i``; gan_0 is the base GAN of every scheme).
+Shared between experiments of one scale and seed (``experiment.shared_dir``, default
+``OUT/multigan/<experiment.shared_name>/SCALE``): the filter classifier (trained on the real split with the
+classifier protocol: it is also Table 1's baseline, as in the report) and the GAN sequences
+(``gans_seedS/<scheme>/gan_i``; gan_0 is the base GAN of every scheme).
 Part B's Table 2 / Table 4 / Appendix A.2 / Figure experiments come from :mod:`ganlab.multigan_boosting.gan_repro`.
 """
 

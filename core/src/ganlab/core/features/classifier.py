@@ -104,9 +104,7 @@ def lr_factor(protocol: ClassifierProtocol, epoch: int) -> float:
     raise ConfigError(f"unknown lr schedule {protocol.schedule!r}; choose step, multistep or constant")
 
 
-def augment_flip_crop(
-    x: torch.Tensor, generator: torch.Generator, padding: int = 4, flip: bool = True
-) -> torch.Tensor:
+def augment_flip_crop(x: torch.Tensor, generator: torch.Generator, padding: int = 4, flip: bool = True) -> torch.Tensor:
     """Random horizontal flip (``flip``) and random crop with zero padding, batched (one gather, no per-image loop)."""
     b, c, h, w = x.shape
     dev = x.device
