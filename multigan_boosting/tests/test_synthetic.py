@@ -70,6 +70,17 @@ def test_transform_applied_before_filter_changes_images_not_labels():
     assert b[0].shape == a[0].shape
 
 
+def test_crop_only_transform_keeps_the_orientation():
+    G = TinyG()
+    a, _ = SyntheticSource(G, 3, transform=False, gen_batch_size=16, seed=1).generate(16)
+    c, _ = SyntheticSource(G, 3, transform=True, flip=False, gen_batch_size=16, seed=1).generate(16)
+    h, w = a.shape[-2:]
+    padded = torch.nn.functional.pad(a, (4, 4, 4, 4))
+    for i in range(16):  # each image is a 4-pixel-padded crop of its own unmirrored sample
+        crops = [padded[i, :, r : r + h, q : q + w] for r in range(9) for q in range(9)]
+        assert any(torch.allclose(c[i], k) for k in crops)
+
+
 def test_labels_uniform_per_sample():
     src = SyntheticSource(TinyG(), 3, gen_batch_size=3000, seed=0)
     _, y = src.next_batch(3000)
