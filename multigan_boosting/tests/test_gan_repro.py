@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ganlab.core.errors import ConfigError
@@ -63,3 +64,17 @@ def test_bad_options():
         load_gan_repro_config(GAN_EXPERIMENTS["table2"].config, "smoke", ["experiment.metrics=[is]"])
     with pytest.raises(ConfigError, match="unknown config key"):
         load_gan_repro_config(GAN_EXPERIMENTS["table2"].config, "smoke", ["experiment.bogus=1"])
+
+
+def test_real_row_fid_draws_its_training_images_across_classes():
+    from scipy.stats import chisquare
+
+    from ganlab.multigan_boosting.gan_repro import train_subset
+
+    labels = np.repeat(np.arange(10), 350)  # a split stored class by class, as load_splits' stratified split
+    pick = train_subset(len(labels), 1000, seed=0).numpy()
+    assert len(np.unique(pick)) == 1000 and pick.max() < len(labels)
+    counts = np.bincount(labels[pick], minlength=10)
+    assert chisquare(counts).pvalue > 0.01  # uniform over classes; the first 1000 would be classes 0-2 only
+    assert np.array_equal(pick, train_subset(len(labels), 1000, seed=0).numpy())
+    assert len(train_subset(50, 1000, seed=0)) == 50

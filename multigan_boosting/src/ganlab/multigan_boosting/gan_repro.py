@@ -139,6 +139,14 @@ def _generators(sh: Any, seed: int, src: GanSource) -> list[Any]:
     return [gens[i] for i in src.gans]
 
 
+def train_subset(n_train: int, n: int, seed: int) -> Any:
+    """``n`` seeded random indices of the training split (a split may be stored class by class: its first ``n``
+    images would hold a few classes only)."""
+    import torch
+
+    return torch.randperm(n_train, generator=torch.Generator().manual_seed(int(seed)))[: min(n, n_train)]
+
+
 def run_gan_metrics(cfg: GanReproConfig, sh: Any, run_dir: RunDir) -> list[dict[str, Any]]:
     import torch
 
@@ -168,12 +176,13 @@ def run_gan_metrics(cfg: GanReproConfig, sh: Any, run_dir: RunDir) -> list[dict[
                 rec.update({"ms_ssim": m["value"], "ms_ssim_std": m["std"], "ms_ssim_protocol": m["protocol"]})
             if "fid_5k" in p.metrics:
                 if src.scheme == "real":  # the report's 10.31: training vs test set
+                    pick = train_subset(len(train_x), p.n_fid, seed)
                     with torch.no_grad():
-                        a = extract_features(ext, train_x[: p.n_fid], progress=False)
+                        a = extract_features(ext, train_x[pick], progress=False)
                         b = extract_features(ext, test_x[: p.n_test_fid], progress=False)
                     f = {
                         "value": float(fid_from_features(b, a)),
-                        "protocol": f"train ({p.n_fid}) vs test ({p.n_test_fid})",
+                        "protocol": f"train (random {len(pick)} of {len(train_x)}) vs test ({p.n_test_fid})",
                     }
                 else:
                     f = fid_5k(
