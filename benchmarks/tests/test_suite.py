@@ -155,3 +155,21 @@ def test_cells_dispatch_through_submitit_local_executor(tmp_path):
     assert recs[1]["metrics"]["acceptance"] < 1
     cell = Cell(suite, "digits", "vanilla", 0, tmp_path)
     assert run_cell(cell)["status"] == "done"  # a finished cell is skipped
+
+
+def test_a_suite_deletes_checkpoints_once_their_cells_have_results_unless_asked_to_keep(tmp_path):
+    suite = load_suite(TINY, methods=["vanilla", "vanilla+drs"], seeds=1)
+    run_suite(suite, tmp_path / "lean", progress=False)
+    run_suite(suite, tmp_path / "kept", progress=False, keep_checkpoints=True)
+    assert not list((tmp_path / "lean").glob("**/checkpoints/step_*.pt"))
+    kept = list((tmp_path / "kept").glob("**/checkpoints/step_*.pt"))
+    assert kept and {p.parent.parent.parent.parent.name for p in kept} == {"_train"}
+    lean, full = _metrics(tmp_path / "lean"), _metrics(tmp_path / "kept")
+    assert lean.keys() == full.keys()
+    for key in lean:  # pruning happens after the results: the numbers are the same
+        assert {k: v for k, v in lean[key].items() if k != "eval_s"} == {
+            k: v for k, v in full[key].items() if k != "eval_s"
+        }
+    # a re-run of the lean suite skips every finished cell (nothing retrains into the pruned folders)
+    run_suite(suite, tmp_path / "lean", progress=False)
+    assert not list((tmp_path / "lean").glob("**/checkpoints/step_*.pt"))

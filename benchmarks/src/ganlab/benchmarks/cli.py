@@ -46,7 +46,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     suite = _load(args)
     slurm = {"partition": args.partition} if args.partition else None
     summary = run_suite(suite, _root(args, suite.name), executor=args.executor, progress=not args.quiet, slurm=slurm,
-                        workers=args.workers)  # fmt: skip
+                        workers=args.workers, keep_checkpoints=args.keep_checkpoints)  # fmt: skip
     print(summary.read_text())
     return 0
 
@@ -94,6 +94,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--workers", type=int, default=1, help="local cells side by side in N processes (2 on 2 cores)")
     r.add_argument("--partition", default=None, help="SLURM partition (--executor slurm)")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
+    keep = "keep the training checkpoints (default: deleted once a training's cells have results)"
+    r.add_argument("--keep-checkpoints", action="store_true", help=keep)
     r.set_defaults(func=_cmd_run)
 
     s = sub.add_parser("status", help="done / running / failed / pending cells of a suite run")

@@ -62,15 +62,36 @@ def check_suite(suite: Any, contexts: dict[str, SettingContext]) -> list[str]:
     return sorted(set(notes))
 
 
-def _run_job(cells: list[Cell], threads: int | None = None) -> list[dict[str, Any]]:
+def prune_checkpoints(cells: list[Cell]) -> int:
+    """Delete the training checkpoints of a job whose cells are all finished; returns the bytes freed.
+
+    The cells' results, sample sheets, ``G_ema.pt`` exports and instance scores stay. A job with an unfinished or
+    failed cell keeps its checkpoints, so a re-run resumes it; a method added to the suite later that shares the
+    training trains it again (``--keep-checkpoints`` keeps them for that).
+    """
+    states = [(read_cell(c.dir) or {}).get("status") for c in cells]
+    if any(s not in ("done", "skipped") for s in states):
+        return 0
+    freed = 0
+    for train_dir in {c.train_dir for c in cells}:
+        for f in train_dir.glob("**/checkpoints/step_*.pt"):
+            freed += f.stat().st_size
+            f.unlink()
+    return freed
+
+
+def _run_job(cells: list[Cell], threads: int | None = None, keep_checkpoints: bool = True) -> list[dict[str, Any]]:
     if threads:
         import torch
 
         torch.set_num_threads(threads)
-    return [run_cell(c) for c in cells]
+    records = [run_cell(c) for c in cells]
+    if not keep_checkpoints:
+        prune_checkpoints(cells)
+    return records
 
 
-def _run_local(work: list[list[Cell]], workers: int, progress: bool, name: str) -> None:
+def _run_local(work: list[list[Cell]], workers: int, progress: bool, name: str, keep: bool = True) -> None:
     """Jobs one after another (``workers == 1``) or in a pool of worker processes, with one progress bar."""
     from tqdm.auto import tqdm
 
@@ -81,6 +102,8 @@ def _run_local(work: list[list[Cell]], workers: int, progress: bool, name: str) 
                 bar.set_postfix_str(f"{cell.setting}/{cell.method_name}/seed{cell.seed}")
                 run_cell(cell)
                 bar.update(1)
+            if not keep:
+                prune_checkpoints(job)
     else:
         import multiprocessing as mp
         import os
@@ -88,7 +111,7 @@ def _run_local(work: list[list[Cell]], workers: int, progress: bool, name: str) 
 
         threads = max(1, (os.cpu_count() or 1) // workers)
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
-            futures = {pool.submit(_run_job, job, threads): job for job in work}
+            futures = {pool.submit(_run_job, job, threads, keep): job for job in work}
             for fut in as_completed(futures):
                 fut.result()  # a cell's own failure is recorded in its cell.json; this raises only on a crash
                 job = futures[fut]
@@ -104,8 +127,12 @@ def run_suite(
     progress: bool = True,
     slurm: dict[str, Any] | None = None,
     workers: int = 1,
+    keep_checkpoints: bool = False,
 ) -> Path:
-    """Run every cell of ``suite`` into ``root`` (skipping finished ones) and write the report; returns summary.md."""
+    """Run every cell of ``suite`` into ``root`` (skipping finished ones) and write the report; returns summary.md.
+
+    Training checkpoints are deleted once every cell sharing them has its results, unless ``keep_checkpoints``.
+    """
     from ganlab.benchmarks.report import report
 
     if workers < 1:
@@ -119,7 +146,7 @@ def run_suite(
         ctx.prepare(progress=progress)
     work = jobs(suite, root, contexts)
     if executor == "local":
-        _run_local(work, workers, progress, suite.name)
+        _run_local(work, workers, progress, suite.name, keep_checkpoints)
     else:
         import submitit
 
@@ -130,7 +157,7 @@ def run_suite(
         else:
             ex = submitit.AutoExecutor(folder=str(folder), cluster="slurm")
             ex.update_parameters(**{"timeout_min": 24 * 60, "gpus_per_node": 1, **(slurm or {})})
-        submitted = [ex.submit(_run_job, job) for job in work]
+        submitted = [ex.submit(_run_job, job, None, keep_checkpoints) for job in work]
         for s in submitted:
             s.result()
     for note in notes:
