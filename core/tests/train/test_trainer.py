@@ -107,7 +107,7 @@ def test_nan_loss_stops_with_the_last_checkpoint_intact(tmp_path):
     with pytest.raises(TrainingDivergedError, match=r"G loss became nan at step 4.*step_00000002\.pt"):
         t.fit()
     assert [p.name for p in t.checkpoints()] == ["step_00000002.pt"]
-    resumed = _trainer(tmp_path, resume=True, train__checkpoint_every=2)
+    resumed = _trainer(tmp_path, resume=True, method=_NaNAt(), train__checkpoint_every=2)
     assert resumed.step == 2
     events = [r.get("event") for r in t.run_dir.read_events()]
     assert "diverged" in events
@@ -337,3 +337,24 @@ def test_acgan_class_loss_equals_the_hand_computation(tmp_path):
         )
     with pytest.raises(ShapeError, match="class-conditional G"):
         Trainer(cfg, run_dir=tmp_path / "uncond", dataset=tiny_dataset(), models=lambda: (TinyG(), _ClsD()))
+
+
+def test_config_yaml_records_the_method_object_that_trained(tmp_path):
+    import yaml
+
+    from ganlab.core.train.topk import TopKMethod, TopKOptions
+
+    trainer = _trainer(tmp_path, "topk", method=TopKMethod(TopKOptions(decay=0.9, min_fraction=0.25)))
+    trainer.fit()
+    saved = yaml.safe_load((tmp_path / "topk" / "config.yaml").read_text())
+    assert saved["method"] == {"name": "topk", "options": {"decay": 0.9, "min_fraction": 0.25}}
+
+    class Mine(Method):  # an unregistered subclass is recorded by its import path, never as "vanilla"
+        pass
+
+    _trainer(tmp_path, "mine", method=Mine()).fit()
+    saved = yaml.safe_load((tmp_path / "mine" / "config.yaml").read_text())
+    assert saved["method"]["name"].endswith("test_config_yaml_records_the_method_object_that_trained.<locals>.Mine")
+    # resuming with the same object is not a config change
+    again = _trainer(tmp_path, "topk", resume=True, method=TopKMethod(TopKOptions(decay=0.9, min_fraction=0.25)))
+    assert again.step == trainer.step

@@ -16,7 +16,14 @@ from ganlab.core.errors import ConfigError
 from ganlab.core.train.config import ExperimentConfig, MethodConfig
 from ganlab.core.train.method import METHODS, Method
 
-__all__ = ["build_dataset", "build_method", "build_models", "import_method_packages", "prepare_dataset"]
+__all__ = [
+    "build_dataset",
+    "build_method",
+    "build_models",
+    "import_method_packages",
+    "method_config",
+    "prepare_dataset",
+]
 
 
 def import_method_packages(name: str) -> None:
@@ -57,6 +64,30 @@ def build_method(cfg: MethodConfig) -> Method:
     else:
         options = dict(cfg.options) or None
     return cls(options)
+
+
+def _yaml_safe(value: Any) -> Any:
+    """``value`` as plain YAML data; an object that is not (an array, a module) is named by its type and shape."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_yaml_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _yaml_safe(v) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _yaml_safe(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    shape = getattr(value, "shape", None)
+    return f"<{type(value).__name__}{tuple(shape) if shape is not None else ''}>"
+
+
+def method_config(method: Method) -> MethodConfig:
+    """What a run records of the method object that trained it: its registered name (or, for an unregistered
+    subclass, its import path) and its options as plain data."""
+    name = getattr(method, "name", type(method).__name__)
+    if name not in METHODS or METHODS.get(name) is not type(method):
+        name = f"{type(method).__module__}.{type(method).__qualname__}"
+    options = _yaml_safe(getattr(method, "options", None))
+    return MethodConfig(name=name, options=options if isinstance(options, dict) else {})
 
 
 def build_dataset(cfg: ExperimentConfig) -> Any:

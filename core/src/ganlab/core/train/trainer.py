@@ -38,7 +38,7 @@ from ganlab.core.images import images_to_png
 from ganlab.core.losses import get_loss
 from ganlab.core.results import RunDir
 from ganlab.core.train import checkpoint as ckpt
-from ganlab.core.train.build import build_dataset, build_method, build_models, prepare_dataset
+from ganlab.core.train.build import build_dataset, build_method, build_models, method_config, prepare_dataset
 from ganlab.core.train.checkpointing import Checkpointing
 from ganlab.core.train.config import ExperimentConfig
 from ganlab.core.train.ema import EMA
@@ -95,8 +95,11 @@ class Trainer(Checkpointing):
         models: tuple[nn.Module, nn.Module] | Callable[[], tuple[nn.Module, nn.Module]] | None = None,
         accelerator: Any = None,
     ) -> None:
-        self.cfg = cfg
         self.method = method if method is not None else build_method(cfg.method)
+        if method is not None and method_config(method) != cfg.method:  # the record names what really trains
+            cfg = copy.deepcopy(cfg)
+            cfg.method = method_config(method)
+        self.cfg = cfg
         if run_dir is None:
             run_dir = Path(cfg.out_dir) / cfg.name
         self.run_dir = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
