@@ -40,6 +40,7 @@ _CHECKS = {
     "lsun": lambda r, s: any(_root(r).glob(f"*_{s}_lmdb")),
     "imagenet": lambda r, s: (_sub(r, "imagenet") / s).is_dir(),
     "imagenet_lt": lambda r, s: (_sub(r, "imagenet") / f"ImageNet_LT_{s}.txt").is_file(),
+    "ffhq": lambda r, s: (_sub(r, "ffhq") / "images1024x1024").is_dir(),
     "coco_stuff": lambda r, s: any((_sub(r, "coco_stuff") / f).is_dir() for f in (s, f"{s}2017")),
     "image_folder": lambda r, s: r is not None and Path(r).expanduser().is_dir(),
     "hdf5": lambda r, s: r is not None and Path(r).expanduser().is_file(),

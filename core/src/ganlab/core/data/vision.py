@@ -15,6 +15,8 @@ import torch
 from ganlab.core.errors import DatasetError
 
 from .base import TensorDataset, check_rho, check_split, default_data_root, resize_images
+from .checksums import ENV_VAR, checksums_skipped, torchvision_checks
+from .layouts import layout_error
 from .registry import register_dataset
 
 MNIST_LIKE = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
@@ -25,25 +27,42 @@ def resolve_root(root: str | Path | None) -> Path:
 
 
 def missing_message(name: str, expected: Path, how: str | None = None, root: Path | None = None) -> str:
-    """'dataset X is not on disk: expected P. <how to get it>' (default: the --download route)."""
+    """'dataset X is not on disk: expected P. <how to get it>', then the layout and the stand-in command."""
     if how is None:
         how = (
             f"Download it with `ganlab data show {name} --root {root if root is not None else expected.parent} "
             "--download` (or pass download=True; in a config: data.options.download=true)"
         )
-    return f"dataset {name!r} is not on disk: expected {expected}. {how}, or put the files there yourself"
+    where = root if root is not None else expected.parent
+    problem = f"not on disk: expected {expected}"
+    if expected.exists() or (expected.parent.is_dir() and any(expected.parent.iterdir())):
+        problem = f"{where} does not hold it in the layout its reader needs (looked for {expected})"
+    return layout_error(name, f"{problem}. {how}, or put the files there yourself", where)
 
 
 def _torchvision(name: str, cls_name: str, expected: Path, **kwargs: Any):
-    """Instantiate a torchvision dataset, turning 'not found / corrupted' into a DatasetError that says what to do."""
+    """Instantiate a torchvision dataset, turning 'not found / corrupted' into a DatasetError that says what to do.
+
+    MD5 comparison of the files is torchvision's; :func:`ganlab.core.data.checksums.skip_checksums` turns it off.
+    """
+    import pickle
+
     import torchvision.datasets as tvd
 
     cls = getattr(tvd, cls_name)
     try:
-        return cls(**kwargs)
-    except (RuntimeError, FileNotFoundError, OSError) as exc:
+        with torchvision_checks(cls):
+            return cls(**kwargs)
+    except (RuntimeError, FileNotFoundError, OSError, pickle.UnpicklingError, EOFError, KeyError, ValueError) as exc:
         root = Path(kwargs["root"])
-        raise DatasetError(f"{missing_message(name, expected, root=root)} (torchvision: {exc})") from None
+        detail = f"{type(exc).__name__}: {exc}" if not isinstance(exc, RuntimeError) else str(exc)
+        msg = f"{missing_message(name, expected, root=root)} (torchvision: {detail})"
+        if expected.exists() and not checksums_skipped():
+            msg += (
+                f". Files laid out as the real ones but with other bytes (a stand-in) pass only with checksums "
+                f"skipped: {ENV_VAR}=1 or ganlab.core.data.checksums.skip_checksums()"
+            )
+        raise DatasetError(msg) from None
 
 
 def load_mnist_like(name: str, root: str | Path | None, train: bool, download: bool = False):
