@@ -221,3 +221,18 @@ def test_cli_stand_in(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not a stand-in" in err
     assert sorted(p.name for p in (tmp_path / "other").iterdir()) == ["x.png"]
+
+
+def test_mnist_reads_gzipped_idx_files_alone(standin, tmp_path):
+    import shutil
+
+    src = standin("mnist", 12)
+    shutil.copytree(src / "MNIST", tmp_path / "MNIST")
+    for p in (tmp_path / "MNIST" / "raw").iterdir():
+        if p.suffix != ".gz":
+            p.unlink()  # as fetched from the MNIST page: only the .gz archives
+    a, b = get_dataset("mnist", root=str(src)), get_dataset("mnist", root=str(tmp_path))
+    np.testing.assert_array_equal(_uint8(a), _uint8(b))
+    np.testing.assert_array_equal(a.labels, b.labels)
+    raw = (src / "MNIST/raw/train-images-idx3-ubyte").read_bytes()  # the IDX page: pixels follow a 16-byte header
+    np.testing.assert_array_equal(_uint8(a)[:, 0], np.frombuffer(raw[16:], np.uint8).reshape(12, 28, 28))

@@ -20,7 +20,10 @@ def _root(root: str | Path | None) -> Path:
 
 def _mnist(root: Path, folder: str) -> bool:
     raw = root / folder / "raw"
-    return (raw / "train-images-idx3-ubyte").is_file() and (raw / "train-labels-idx1-ubyte").is_file()
+    return all(
+        (raw / f).is_file() or (raw / f"{f}.gz").is_file()
+        for f in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")
+    )
 
 
 def _sub(root: str | Path | None, name: str) -> Path:
