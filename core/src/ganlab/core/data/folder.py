@@ -186,11 +186,12 @@ def image_folder(
     Flat folders (images directly inside) are unlabelled. Default resolution 64.
     """
     if root is None:
-        raise DatasetError("image_folder needs root=<folder of images> (e.g. --root /data/imagenet)")
+        problem = "it needs root=<folder of images> (in a config: run.data.root=...)"
+        raise DatasetError(layout_error("image_folder", problem, "DIR"))
     base = Path(root).expanduser()
     folder = base / split if (base / split).is_dir() else base
     if not folder.is_dir():
-        raise DatasetError(f"image_folder: {folder} does not exist; pass root=<a folder of images>")
+        raise DatasetError(layout_error("image_folder", f"{folder} does not exist", base))
     paths, labels, classes = scan_image_folder(folder, labelled)
     identity = {"name": "image_folder", "root": str(folder.resolve()), "labelled": labelled}
     n_cls = len(classes) if classes else 0
