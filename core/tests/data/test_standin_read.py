@@ -195,10 +195,11 @@ def test_a_standin_folder_takes_more_standins(tmp_path):
     write_standin("mnist", tmp_path, num=4)
     write_standin("fashion_mnist", tmp_path, num=5, seed=2)
     record = json.loads((tmp_path / MARKER).read_text())["stand_ins"]
-    assert record == {
-        "mnist": {"num": 4, "seed": 0, "options": {}},
-        "fashion_mnist": {"num": 5, "seed": 2, "options": {}},
+    assert {k: (v["num"], v["seed"], v["options"]) for k, v in record.items()} == {
+        "mnist": (4, 0, {}),
+        "fashion_mnist": (5, 2, {}),
     }
+    assert record["mnist"]["files"][0] == "MNIST/raw/t10k-images-idx3-ubyte" and len(record["mnist"]["files"]) == 8
     assert len(get_dataset("mnist_fmnist", root=str(tmp_path), rho=0.75)) == 4
 
 
@@ -236,3 +237,13 @@ def test_mnist_reads_gzipped_idx_files_alone(standin, tmp_path):
     np.testing.assert_array_equal(a.labels, b.labels)
     raw = (src / "MNIST/raw/train-images-idx3-ubyte").read_bytes()  # the IDX page: pixels follow a 16-byte header
     np.testing.assert_array_equal(_uint8(a)[:, 0], np.frombuffer(raw[16:], np.uint8).reshape(12, 28, 28))
+
+
+def test_writing_a_standin_again_replaces_its_files(tmp_path):
+    write_standin("imagenet", tmp_path, num=4, classes=2, seed=0)
+    first = sorted(d.name for d in (tmp_path / "train").iterdir())
+    write_standin("imagenet", tmp_path, num=6, classes=3, seed=1)  # other wnids: the old class folders must go
+    second = sorted(d.name for d in (tmp_path / "train").iterdir())
+    assert len(second) == 3 and not set(first) & set(second)
+    ds = get_dataset("imagenet", root=str(tmp_path))
+    assert len(ds) == 6 and ds.class_names == second

@@ -75,6 +75,20 @@ def _check_target(root: Path) -> None:
         )
 
 
+def _remove_previous(root: Path, files: list[str]) -> None:
+    """Delete the files an earlier stand-in of the same dataset wrote here (and folders they leave empty)."""
+    folders = set()
+    for rel in files:
+        if Path(rel).is_absolute() or ".." in Path(rel).parts:
+            continue  # only files inside the stand-in folder
+        path = root / rel
+        path.unlink(missing_ok=True)
+        folders.update(p for p in path.parents if root in p.parents)
+    for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+
+
 def write_standin(name: str, root: str | Path, num: int | None = None, seed: int = 0, **options: Any) -> dict[str, Any]:
     """Write a stand-in of ``name`` under ``root``; returns a summary (dataset, root, num, seed, files written)."""
     from ganlab.core.registry import closest
@@ -102,9 +116,12 @@ def write_standin(name: str, root: str | Path, num: int | None = None, seed: int
     root.mkdir(parents=True, exist_ok=True)
     marker = root / MARKER
     record = json.loads(marker.read_text()) if marker.is_file() else {"stand_ins": {}}
-    record["stand_ins"][name] = {"num": num, "seed": int(seed), "options": options}
+    _remove_previous(root, record["stand_ins"].get(name, {}).get("files", []))
+    record["stand_ins"][name] = {"num": num, "seed": int(seed), "options": options, "files": []}
     marker.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")  # first, so a failed write is still ours
     written = writer(root, num, np.random.default_rng(seed), **options)
+    record["stand_ins"][name]["files"] = sorted(p.relative_to(root).as_posix() for p in written)
+    marker.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     read_root = written[0] if name == "hdf5" else root  # the hdf5 dataset's root is the file itself
     return {
         "dataset": name,
