@@ -15,9 +15,11 @@ from contextlib import contextmanager
 from typing import Any
 from unittest import mock
 
-__all__ = ["ENV_VAR", "checksums_skipped", "skip_checksums", "torchvision_checks"]
+__all__ = ["CHECKSUMMED", "ENV_VAR", "checksums_skipped", "skip_checksums", "torchvision_checks"]
 
 ENV_VAR = "GANLAB_SKIP_CHECKSUMS"
+# the datasets whose torchvision reader compares MD5 sums (their stand-ins are read with checksums skipped)
+CHECKSUMMED = ("cifar10", "cifar100", "svhn", "stl10", "celeba")
 _depth = 0
 
 

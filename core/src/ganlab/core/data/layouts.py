@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .checksums import CHECKSUMMED, ENV_VAR
+
 __all__ = ["LAYOUTS", "layout_error", "standin_command"]
 
 # name -> (the layout under --root, where the real data comes from)
@@ -81,5 +83,8 @@ def layout_error(name: str, problem: str, root: str | Path) -> str:
         parts.append(f"Expected layout: {layout.replace('ROOT', str(root))}.")
     if source:
         parts.append(f"Real data: {source.replace('ROOT', str(root))}.")
-    parts.append(f"For a dress rehearsal without it, write a small stand-in: {standin_command(name, root)}.")
+    parts.append(f"For a dress rehearsal without it, write a small stand-in: {standin_command(name, root)}")
+    if name in CHECKSUMMED:
+        parts[-1] += f" and read it with {ENV_VAR}=1 (its bytes are not the published ones)"
+    parts[-1] += "."
     return " ".join(parts)

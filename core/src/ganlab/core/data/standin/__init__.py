@@ -22,11 +22,11 @@ import numpy as np
 
 from ganlab.core.errors import DatasetError
 
+from ..checksums import CHECKSUMMED, ENV_VAR
+
 __all__ = ["CHECKSUMMED", "MARKER", "STANDINS", "default_num", "is_standin", "write_standin"]
 
 MARKER = ".ganlab-standin.json"
-# datasets whose torchvision reader compares MD5 sums (a stand-in needs checksums skipped)
-CHECKSUMMED = ("cifar10", "cifar100", "svhn", "stl10", "celeba")
 
 
 def _writers() -> dict[str, tuple[Callable[..., list[Path]], int]]:
@@ -130,5 +130,5 @@ def write_standin(name: str, root: str | Path, num: int | None = None, seed: int
         "seed": int(seed),
         "files": len(written),
         "read": f"get_dataset({name!r}, root={str(read_root)!r})",
-        "checksums": "skip them to read it (GANLAB_SKIP_CHECKSUMS=1)" if name in CHECKSUMMED else "not checked",
+        "checksums": f"skip them to read it ({ENV_VAR}=1)" if name in CHECKSUMMED else "not checked",
     }
