@@ -4,6 +4,9 @@
 >>> ds = get_dataset("colored_mnist", rho=0.95, resolution=32)
 >>> batch = ds.get_batch([0, 1, 2])            # dict of stacked tensors: index, image, label, group
 
+Dress rehearsals without the real data: ``write_standin(name, root)`` (``ganlab data stand-in NAME --root DIR``)
+writes a small dataset in the real on-disk layout; read the checksummed ones inside ``skip_checksums()``.
+
 Your own data: ``from_torch(any_map_style_dataset, name=...)`` or ``from_arrays(images, labels, name=...)``.
 Names are imported on first use (the built-in datasets register themselves on the first registry lookup), so that
 the ``ganlab`` command starts without loading torch.
@@ -25,6 +28,8 @@ __getattr__, __all__ = lazy_exports(
         "subset": "base",
         "FileImageDataset": "folder",
         "HDF5Dataset": "hdf5",
+        "skip_checksums": "checksums",
+        "write_standin": "standin",
         "prepare_hdf5": "hdf5",
         "EMBEDDED": "presence",
         "dataset_present": "presence",

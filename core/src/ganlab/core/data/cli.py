@@ -1,4 +1,4 @@
-"""``ganlab data list | show NAME | prepare SRC OUT``."""
+"""``ganlab data list | show NAME | prepare SRC OUT | stand-in NAME --root DIR``."""
 
 from __future__ import annotations
 
@@ -51,6 +51,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p_prep.add_argument("--chunk-size", type=int, default=500)
     p_prep.add_argument("--workers", type=int, default=0, help="DataLoader workers decoding images")
     p_prep.set_defaults(func=cmd_prepare)
+
+    p_stand = sub.add_parser(
+        "stand-in",
+        help="write a small random dataset laid out exactly as the real one on disk (dress rehearsals)",
+        description="Write a stand-in of dataset NAME under --root: the real file names, folders and formats, "
+        "random content. The ordinary reader reads it; CIFAR, SVHN, STL-10 and CelebA also need their checksums "
+        "skipped (GANLAB_SKIP_CHECKSUMS=1). Refuses a non-empty folder that is not a stand-in.",
+    )
+    p_stand.add_argument("name", help="dataset name (mnist, cifar10, imagenet, lsun, ffhq, ...)")
+    p_stand.add_argument("--root", required=True, help="folder to write into (empty, new, or an earlier stand-in)")
+    p_stand.add_argument("--num", type=int, default=None, help="training images (default: the dataset's, 16-200)")
+    p_stand.add_argument("--seed", type=int, default=0)
+    p_stand.add_argument(
+        "-o",
+        "--option",
+        dest="options",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a writer option (repeatable), e.g. -o category=church_outdoor (lsun), -o val_labels=devkit (imagenet)",
+    )
+    p_stand.set_defaults(func=cmd_standin)
 
 
 def parse_options(items: list[str]) -> dict[str, Any]:
@@ -134,5 +156,13 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         chunk_size=args.chunk_size,
         num_workers=args.workers,
     )
+    print(json.dumps(info, indent=2))
+    return 0
+
+
+def cmd_standin(args: argparse.Namespace) -> int:
+    from .standin import write_standin
+
+    info = write_standin(args.name, args.root, num=args.num, seed=args.seed, **parse_options(args.options))
     print(json.dumps(info, indent=2))
     return 0

@@ -15,11 +15,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ganlab.core.errors import DatasetError, MissingDependencyError
+from ganlab.core.errors import DatasetError
 
 from .base import Batch, GanDataset, as_index_array, check_split, uint8_to_unit
+from .layouts import layout_error
 from .registry import register_dataset
-from .vision import missing_message, resolve_root
+from .vision import _torchvision, resolve_root
 
 IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 DEFAULT_RESOLUTION = 64
@@ -185,11 +186,12 @@ def image_folder(
     Flat folders (images directly inside) are unlabelled. Default resolution 64.
     """
     if root is None:
-        raise DatasetError("image_folder needs root=<folder of images> (e.g. --root /data/imagenet)")
+        problem = "it needs root=<folder of images> (in a config: run.data.root=...)"
+        raise DatasetError(layout_error("image_folder", problem, "DIR"))
     base = Path(root).expanduser()
     folder = base / split if (base / split).is_dir() else base
     if not folder.is_dir():
-        raise DatasetError(f"image_folder: {folder} does not exist; pass root=<a folder of images>")
+        raise DatasetError(layout_error("image_folder", f"{folder} does not exist", base))
     paths, labels, classes = scan_image_folder(folder, labelled)
     identity = {"name": "image_folder", "root": str(folder.resolve()), "labelled": labelled}
     n_cls = len(classes) if classes else 0
@@ -198,20 +200,51 @@ def image_folder(
 
 @register_dataset("imagenet")
 def imagenet(root: str | None = None, split: str = "train", resolution: int | None = None) -> FileImageDataset:
-    """ImageNet ILSVRC-2012 as a folder: ``root/train/<wnid>/*.JPEG`` and ``root/val/<wnid>/*.JPEG`` (1,000 classes)."""
+    """ImageNet ILSVRC-2012 as a folder: ``root/train/<wnid>/*.JPEG`` and ``root/val`` (1,000 classes).
+
+    ``val`` may be in class folders, or flat as distributed (``ILSVRC2012_val_00000001.JPEG``...) with its labels in
+    Kaggle's ``LOC_val_solution.csv`` or the ILSVRC-2012 devkit beside it. Labels index the sorted wnids.
+    """
     check_split("imagenet", split, ("train", "val"))
     base = resolve_root(root) / "imagenet" if root is None else Path(root).expanduser()
     folder = base / split
     if not folder.is_dir():
-        how = (
-            "Download ILSVRC-2012 from https://image-net.org (registration needed) and arrange train/ and val/ in "
-            "one sub-folder per class (wnid)"
-        )
-        raise DatasetError(missing_message("imagenet", folder, how))
+        raise DatasetError(layout_error("imagenet", f"{folder} does not exist", base))
+    if not any(d.is_dir() for d in folder.iterdir()):
+        return _imagenet_flat(base, folder, split, resolution)
     paths, labels, classes = scan_image_folder(folder)
     identity = {"name": "imagenet", "root": str(folder.resolve())}
     n_cls = len(classes) if classes else 0
     return _folder_dataset("imagenet", paths, labels, resolution, n_cls, identity, class_names=classes)
+
+
+def _imagenet_flat(base: Path, folder: Path, split: str, resolution: int | None = None) -> FileImageDataset:
+    """A flat ``val`` folder labelled by LOC_val_solution.csv or the devkit; any other flat folder is an error."""
+    from .imagenet_val import find_val_labels, synset_mapping
+
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMG_EXTENSIONS)
+    found = find_val_labels(base, [p.stem for p in files]) if split == "val" and files else None
+    if found is None:
+        what = "images" if files else "no images"
+        problem = f"{folder} holds {what} without class sub-folders" + (
+            " and no label file (LOC_val_solution.csv or ILSVRC2012_devkit_t12/) beside it" if split == "val" else ""
+        )
+        raise DatasetError(layout_error("imagenet", problem, base))
+    wnid_of, source = found
+    unlabelled = next((p.name for p in files if p.stem not in wnid_of), None)
+    if unlabelled is not None:
+        raise DatasetError(layout_error("imagenet", f"{source} gives no label for {folder / unlabelled}", base))
+    train = base / "train"
+    classes = sorted(d.name for d in train.iterdir() if d.is_dir()) if train.is_dir() else []
+    classes = classes or synset_mapping(base) or sorted(set(wnid_of.values()))
+    index = {w: i for i, w in enumerate(classes)}
+    stray = next((wnid_of[p.stem] for p in files if wnid_of[p.stem] not in index), None)
+    if stray is not None:
+        raise DatasetError(f"imagenet: {source} labels an image {stray}, which is not a class folder of {train}")
+    labels = np.asarray([index[wnid_of[p.stem]] for p in files], dtype=np.int64)
+    paths = [str(p) for p in files]
+    identity = {"name": "imagenet", "root": str(folder.resolve()), "labels": str(source)}
+    return _folder_dataset("imagenet", paths, labels, resolution, len(classes), identity, class_names=classes)
 
 
 @register_dataset("imagenet_lt")
@@ -232,18 +265,16 @@ def imagenet_lt(
     base = resolve_root(root) / "imagenet" if root is None else Path(root).expanduser()
     split_file = (Path(split_dir).expanduser() if split_dir else base) / f"ImageNet_LT_{split}.txt"
     if not split_file.is_file():
-        how = (
-            "Get the ImageNet_LT_{train,val,test}.txt files of the OLTR release (github.com/zhmiao/"
-            "OpenLongTailRecognition-OLTR) and put them in the ImageNet root or pass split_dir=<their folder>"
-        )
-        raise DatasetError(missing_message("imagenet_lt", split_file, how))
+        problem = f"{split_file} does not exist (put the split files in the ImageNet root or pass split_dir=...)"
+        raise DatasetError(layout_error("imagenet_lt", problem, base))
     paths, labels = read_split_file(split_file, base)
     missing = next((p for p in paths if not Path(p).is_file()), None)
     if missing is not None:
-        raise DatasetError(
-            f"imagenet_lt: {split_file} lists {missing}, which is not on disk; root must be the ImageNet folder "
-            "that holds the train/ (and val/) images the split file refers to"
+        problem = (
+            f"{split_file} lists {missing}, which is not on disk; root must be the ImageNet folder that holds the "
+            "train/ (and val/) images the split file refers to"
         )
+        raise DatasetError(layout_error("imagenet_lt", problem, base))
     identity = {"name": "imagenet_lt", "root": str(base.resolve()), "split": split}
     return _folder_dataset("imagenet_lt", paths, labels, resolution, 1000, identity)
 
@@ -265,10 +296,21 @@ def coco_stuff(
     base = resolve_root(root) / "coco_stuff" if root is None else Path(root).expanduser()
     folder = next((f for f in (base / split, base / f"{split}2017") if f.is_dir()), None)
     if folder is None:
-        how = "Download the COCO 2017 images (https://cocodataset.org) into train2017/ and val2017/ under that folder"
-        raise DatasetError(missing_message("coco_stuff", base / f"{split}2017", how))
+        raise DatasetError(
+            layout_error("coco_stuff", f"neither {base / split} nor {base / f'{split}2017'} exists", base)
+        )
     if split_file is not None:
-        paths, _ = read_split_file(Path(split_file).expanduser(), folder)
+        listed = Path(split_file).expanduser()
+        if not listed.is_absolute() and not listed.is_file() and (base / listed).is_file():
+            listed = base / listed  # a bare name in a config (coco_stuff_train.txt) lies in the COCO folder
+        if not listed.is_file():
+            raise DatasetError(
+                layout_error("coco_stuff", f"the split file {split_file} is neither here nor in {base}", base)
+            )
+        paths, _ = read_split_file(listed, folder)
+        missing = next((p for p in paths if not Path(p).is_file()), None)
+        if missing is not None:
+            raise DatasetError(layout_error("coco_stuff", f"{listed} lists {missing}, which is not on disk", base))
     else:
         paths, _, _ = scan_image_folder(folder, labelled=False)
     labels = np.zeros(len(paths), dtype=np.int64)
@@ -292,14 +334,11 @@ def celeba(
     ``label_attr`` makes one attribute the label (2 classes), ``group_attr`` makes one the group (e.g. "Bald" for
     partial recall). Default resolution 64 (Dia-GAN's CelebA 64x64).
     """
-    import torchvision.datasets as tvd
-
     check_split("celeba", split, ("train", "valid", "test", "all"))
     base = resolve_root(root)
-    try:
-        tv = tvd.CelebA(str(base), split=split, target_type="attr", download=download)
-    except (RuntimeError, FileNotFoundError, OSError) as exc:
-        raise DatasetError(f"{missing_message('celeba', base / 'celeba', root=base)} (torchvision: {exc})") from None
+    tv = _torchvision(
+        "celeba", "CelebA", base / "celeba", root=str(base), split=split, target_type="attr", download=download
+    )
     attrs = tv.attr.numpy().astype(np.int64)
     names = [n for n in tv.attr_names if n]
     folder = Path(tv.root) / tv.base_folder / "img_align_celeba"
@@ -330,40 +369,19 @@ def celeba(
     return ds
 
 
-@register_dataset("lsun")
-def lsun(
-    root: str | None = None,
-    split: str = "train",
-    resolution: int | None = None,
-    *,
-    category: str = "bedroom",
-) -> FileImageDataset:
-    """One LSUN scene category (torchvision, LMDB; needs ``pip install lmdb``) from ``root/<category>_<split>_lmdb``."""
-    import torchvision.datasets as tvd
+@register_dataset("ffhq")
+def ffhq(root: str | None = None, split: str = "train", resolution: int | None = None) -> FileImageDataset:
+    """FFHQ (70,000 aligned faces, unlabelled) as NVIDIA distributes it: ``root/images1024x1024/<chunk>/<id>.png``.
 
-    check_split("lsun", split, ("train", "val"))
-    try:
-        import lmdb  # noqa: F401
-    except ImportError:
-        raise MissingDependencyError("the lsun dataset reads LMDB files: install it with `pip install lmdb`") from None
-    base = resolve_root(root)
-    expected = base / f"{category}_{split}_lmdb"
-    if not expected.is_dir():
-        how = (
-            f"Download it with the LSUN tools (github.com/fyu/lsun: `python download.py -c {category}`) and unzip it "
-            "there"
-        )
-        raise DatasetError(missing_message("lsun", expected, how))
-    try:
-        tv = tvd.LSUN(str(base), classes=[f"{category}_{split}"])
-    except Exception as exc:  # lmdb raises its own error types
-        raise DatasetError(f"lsun: cannot open {expected}: {exc}") from None
-
-    def read(i: int) -> Image.Image:
-        return tv[i][0]
-
-    labels = np.zeros(len(tv), dtype=np.int64)
-    identity = {"name": "lsun", "root": str(expected.resolve())}
-    return FileImageDataset(
-        "lsun", read, labels, resolution=resolution or DEFAULT_RESOLUTION, num_classes=0, identity=identity
-    )
+    The 1,000-image chunk folders (00000, 01000, ...) are not classes. Default resolution 64.
+    """
+    check_split("ffhq", split, ("train",))
+    base = resolve_root(root) / "ffhq" if root is None else Path(root).expanduser()
+    folder = base / "images1024x1024"
+    files = sorted(folder.rglob("*.png")) if folder.is_dir() else []
+    if not files:
+        problem = f"{folder} does not exist" if not folder.is_dir() else f"{folder} holds no .png images"
+        raise DatasetError(layout_error("ffhq", problem, base))
+    paths = [str(p) for p in files]
+    identity = {"name": "ffhq", "root": str(folder.resolve())}
+    return _folder_dataset("ffhq", paths, np.zeros(len(paths), dtype=np.int64), resolution, 0, identity)

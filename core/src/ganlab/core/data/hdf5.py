@@ -116,7 +116,8 @@ def hdf5(
     if not file.is_file():
         raise DatasetError(
             f"HDF5 file {file} does not exist; make it from an image folder with "
-            f"`ganlab data prepare <image folder> {file} --resolution R`"
+            f"`ganlab data prepare <image folder> {file} --resolution R` (for a dress rehearsal without the data: "
+            f"`ganlab data stand-in hdf5 --root {file.parent} -o resolution=R` writes {file.parent}/prepared_R.hdf5)"
         )
     stat = file.stat()
     identity = {"name": "hdf5", "path": str(file.resolve()), "size": stat.st_size, "resolution": resolution}

@@ -20,7 +20,10 @@ def _root(root: str | Path | None) -> Path:
 
 def _mnist(root: Path, folder: str) -> bool:
     raw = root / folder / "raw"
-    return (raw / "train-images-idx3-ubyte").is_file() and (raw / "train-labels-idx1-ubyte").is_file()
+    return all(
+        (raw / f).is_file() or (raw / f"{f}.gz").is_file()
+        for f in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")
+    )
 
 
 def _sub(root: str | Path | None, name: str) -> Path:
@@ -40,6 +43,7 @@ _CHECKS = {
     "lsun": lambda r, s: any(_root(r).glob(f"*_{s}_lmdb")),
     "imagenet": lambda r, s: (_sub(r, "imagenet") / s).is_dir(),
     "imagenet_lt": lambda r, s: (_sub(r, "imagenet") / f"ImageNet_LT_{s}.txt").is_file(),
+    "ffhq": lambda r, s: (_sub(r, "ffhq") / "images1024x1024").is_dir(),
     "coco_stuff": lambda r, s: any((_sub(r, "coco_stuff") / f).is_dir() for f in (s, f"{s}2017")),
     "image_folder": lambda r, s: r is not None and Path(r).expanduser().is_dir(),
     "hdf5": lambda r, s: r is not None and Path(r).expanduser().is_file(),

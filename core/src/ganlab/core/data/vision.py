@@ -15,6 +15,9 @@ import torch
 from ganlab.core.errors import DatasetError
 
 from .base import TensorDataset, check_rho, check_split, default_data_root, resize_images
+from .checksums import ENV_VAR, checksums_skipped, torchvision_checks
+from .idx import find_idx, read_idx
+from .layouts import layout_error
 from .registry import register_dataset
 
 MNIST_LIKE = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
@@ -25,39 +28,75 @@ def resolve_root(root: str | Path | None) -> Path:
 
 
 def missing_message(name: str, expected: Path, how: str | None = None, root: Path | None = None) -> str:
-    """'dataset X is not on disk: expected P. <how to get it>' (default: the --download route)."""
+    """'dataset X is not on disk: expected P. <how to get it>', then the layout and the stand-in command."""
     if how is None:
         how = (
             f"Download it with `ganlab data show {name} --root {root if root is not None else expected.parent} "
             "--download` (or pass download=True; in a config: data.options.download=true)"
         )
-    return f"dataset {name!r} is not on disk: expected {expected}. {how}, or put the files there yourself"
+    where = root if root is not None else expected.parent
+    problem = f"not on disk: expected {expected}"
+    if expected.exists() or (expected.parent.is_dir() and any(expected.parent.iterdir())):
+        problem = f"{where} does not hold it in the layout its reader needs (looked for {expected})"
+    return layout_error(name, f"{problem}. {how}, or put the files there yourself", where)
 
 
 def _torchvision(name: str, cls_name: str, expected: Path, **kwargs: Any):
-    """Instantiate a torchvision dataset, turning 'not found / corrupted' into a DatasetError that says what to do."""
+    """Instantiate a torchvision dataset, turning 'not found / corrupted' into a DatasetError that says what to do.
+
+    MD5 comparison of the files is torchvision's; :func:`ganlab.core.data.checksums.skip_checksums` turns it off.
+    """
+    import pickle
+
     import torchvision.datasets as tvd
 
     cls = getattr(tvd, cls_name)
     try:
-        return cls(**kwargs)
-    except (RuntimeError, FileNotFoundError, OSError) as exc:
+        with torchvision_checks(cls):
+            return cls(**kwargs)
+    except (RuntimeError, FileNotFoundError, OSError, pickle.UnpicklingError, EOFError, KeyError, ValueError) as exc:
         root = Path(kwargs["root"])
-        raise DatasetError(f"{missing_message(name, expected, root=root)} (torchvision: {exc})") from None
+        detail = f"{type(exc).__name__}: {exc}" if not isinstance(exc, RuntimeError) else str(exc)
+        detail = " ".join(detail.split())  # one line, whatever the third-party text
+        msg = f"{missing_message(name, expected, root=root)} (torchvision: {detail})"
+        if expected.exists() and not checksums_skipped():
+            msg += (
+                f". Files laid out as the real ones but with other bytes (a stand-in) pass only with checksums "
+                f"skipped: {ENV_VAR}=1 or ganlab.core.data.checksums.skip_checksums()"
+            )
+        raise DatasetError(msg) from None
 
 
 def load_mnist_like(name: str, root: str | Path | None, train: bool, download: bool = False):
-    """uint8 images (N, 28, 28) and int64 labels of MNIST or Fashion-MNIST from ``root/<MNIST|FashionMNIST>/raw``."""
+    """uint8 images (N, 28, 28) and int64 labels of MNIST or Fashion-MNIST from ``root/<MNIST|FashionMNIST>/raw``.
+
+    The IDX files are read directly, extracted or still gzipped; torchvision is used only to download them.
+    """
     root = resolve_root(root)
     folder = MNIST_LIKE[name]
-    ds = _torchvision(name, folder, root / folder / "raw", root=str(root), train=train, download=download)
-    return ds.data.to(torch.uint8), ds.targets.numpy().astype(np.int64)
+    raw = root / folder / "raw"
+    if download:
+        _torchvision(name, folder, raw, root=str(root), train=train, download=True)
+    prefix = "train" if train else "t10k"
+    images_file = find_idx(raw, f"{prefix}-images-idx3-ubyte")
+    labels_file = find_idx(raw, f"{prefix}-labels-idx1-ubyte")
+    if images_file is None or labels_file is None:
+        raise DatasetError(missing_message(name, raw, root=root))
+    try:
+        images, labels = read_idx(images_file, 3), read_idx(labels_file, 1)
+    except (OSError, ValueError, EOFError) as exc:  # gzip raises BadGzipFile (an OSError) and EOFError
+        problem = f"{raw} does not hold IDX files ({' '.join(str(exc).split())})"
+        raise DatasetError(layout_error(name, problem, root)) from None
+    if images.shape[0] != labels.shape[0]:
+        problem = f"{images_file.name} holds {images.shape[0]} images but {labels_file.name} {labels.shape[0]} labels"
+        raise DatasetError(layout_error(name, problem, root))
+    return torch.from_numpy(images.copy()), labels.astype(np.int64)
 
 
 def mnist_available(root: str | Path | None, name: str = "mnist") -> bool:
-    """Whether the raw MNIST (or Fashion-MNIST) training files are under ``root``."""
+    """Whether the raw MNIST (or Fashion-MNIST) training files (extracted or gzipped) are under ``root``."""
     raw = resolve_root(root) / MNIST_LIKE[name] / "raw"
-    return (raw / "train-images-idx3-ubyte").is_file() and (raw / "train-labels-idx1-ubyte").is_file()
+    return find_idx(raw, "train-images-idx3-ubyte") is not None and find_idx(raw, "train-labels-idx1-ubyte") is not None
 
 
 def _images_dataset(
