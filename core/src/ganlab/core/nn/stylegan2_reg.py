@@ -1,4 +1,4 @@
-"""The StyleGAN2 training recipe as plain functions: losses, regularisers, style mixing, truncation, lazy regularisation.
+"""The StyleGAN2 training recipe as plain functions: losses, regularisers, style mixing, truncation, lazy reg.
 
 * non-saturating logistic loss: D minimises ``softplus(D(G(z))) + softplus(-D(x))``, G minimises
   ``softplus(-D(G(z)))`` (per sample);
@@ -82,8 +82,9 @@ def r1_loss(real_images: torch.Tensor, real_logits: torch.Tensor, gamma: float, 
 class PathLengthPenalty(nn.Module):
     """Path-length regulariser with its running mean ``pl_mean`` (a buffer, so it is checkpointed).
 
-    ``forward(images, ws, noise=None) -> (penalty, lengths)``: ``lengths_b = sqrt(mean_i ||d(<img_b, y_b>)/d ws_bi||^2)``
-    over the ``num_ws`` rows of ws (B, num_ws, w_dim), ``y`` ~ N(0, I) / sqrt(H W) unless given;
+    ``forward(images, ws, noise=None) -> (penalty, lengths)``:
+    ``lengths_b = sqrt(mean_i ||d(<img_b, y_b>)/d ws_bi||^2)`` over the ``num_ws`` rows of ws (B, num_ws, w_dim),
+    ``y`` ~ N(0, I) / sqrt(H W) unless given;
     ``pl_mean <- pl_mean + decay (mean(lengths) - pl_mean)`` and ``penalty = mean((lengths - pl_mean)^2)``
     with the updated mean. The loss term is ``weight * penalty * interval``. For the official recipe pass the
     synthesis output before the output activation (``G.synthesis(ws)``).
