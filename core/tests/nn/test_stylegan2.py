@@ -201,16 +201,20 @@ def test_parameter_counts_equal_closed_form(name, options, spec):
 
 
 def test_published_counts():
-    """Counts stated by the papers or the official code's layer printouts (per-layer: the StyleGAN2-ADA
-    summary tables: a 512->512 synthesis layer 2,622,465, toRGB 264,195, 512->256 up layer 1,442,561)."""
+    """Numbers stated outside this code base. Per layer, StyleGAN2-ADA's printed network summaries (e.g.
+    NVlabs/stylegan2-ada-pytorch issues 181/182, open-mmlab/mmgeneration issue 394): a 512->512 synthesis layer
+    2,622,465, toRGB 264,195, the 512->256 up layer 1,442,561 and 256->256 layer 721,409. In total, IC-GAN's
+    Table 2 (G in whole millions). The FFHQ-256 totals are the closed form above (no printed total was found)."""
     ffhq = param_counts("stylegan2_ffhq256_diagan")
     assert ffhq == {"G": 30_034_338, "D": 28_864_129, "total": 58_898_467}  # ~30.0 M / ~28.9 M
-    assert param_counts("stylegan2", resolution=1024)["G"] == 30_370_060  # config F at 1024
-    G, _ = build_backbone("stylegan2_ffhq256_diagan", channel_base=32768)
+    assert param_counts("stylegan2", resolution=1024)["G"] == 30_370_060  # config F at 1024, closed form
+    G, D = build_backbone("stylegan2_ffhq256_diagan")
     n = lambda m: sum(p.numel() for p in m.parameters())
     blocks = {b.conv1.weight.shape[0]: b for b in G.synthesis.blocks[1:]}
     assert n(G.synthesis.blocks[1].conv0) == 2_622_465 and n(G.synthesis.blocks[1].torgb) == 264_195
     assert n(blocks[256].conv0) == 1_442_561 and n(blocks[256].conv1) == 721_409
+    b128 = D.blocks[1]  # D at 128 px: 256 -> 512 channels (printed: conv0 590,080, conv1 1,180,160, skip 131,072)
+    assert (n(b128.conv0), n(b128.conv1), n(b128.skip)) == (590_080, 1_180_160, 131_072)
     # IC-GAN Table 2 prints G in whole millions: 23 / 24 at 128 and 23 / 25 at 256
     assert [round(param_counts(p)["G"] / 1e6) for p in ("stylegan2_coco128_uncond", "icgan_stylegan2_coco128")] == [
         23,
