@@ -339,3 +339,16 @@ def test_conditioning_mismatch_is_a_clear_error():
         D(torch.randn(2, 3, 32, 32), y, torch.randn(2, 3))
     with pytest.raises(ShapeError, match="expects images"):
         D(torch.randn(2, 3, 64, 64), y, torch.randn(2, 12))
+
+
+def test_architecture_facts():
+    G, D = build_backbone("stylegan2", resolution=64, channel_base=2048, channel_max=64, mapping_layers=3)
+    assert [b.conv1.weight.shape[0] for b in G.synthesis.blocks] == [min(2048 // r, 64) for r in (4, 8, 16, 32, 64)]
+    assert len(G.mapping.layers) == 3 and all(layer.lr_mul == 0.01 for layer in G.mapping.layers)
+    affine = G.synthesis.blocks[2].conv0.affine
+    assert affine.lr_mul == 1 and torch.all(affine.bias == 1)  # styles start at 1
+    assert all(m.noise_strength.item() == 0 for m in G.modules() if hasattr(m, "noise_strength"))
+    assert G.num_ws == 10 and G.synthesis.blocks[0].conv0 is None and G.synthesis.blocks[0].const.shape == (64, 4, 4)
+    assert D.blocks[0].fromrgb is not None and all(b.fromrgb is None for b in D.blocks[1:])
+    assert len(D.blocks) == 4 and D.conv.weight.shape == (64, 65, 3, 3) and D.out.weight.shape == (1, 64)
+    assert D.mapping is None and D.cmap_dim == 0

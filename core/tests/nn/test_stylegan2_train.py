@@ -55,7 +55,7 @@ def test_trainer_runs_stylegan2_from_a_config(tmp_path):
 
 @pytest.mark.slow
 def test_200_steps_on_mnist_move_samples_towards_the_data(tmp_path):
-    """MNIST in [-1, 1] is mostly background (-1): after 200 steps (batch 16, about 3 min on one CPU thread) the
+    """MNIST in [-1, 1] is mostly background (-1): after 200 steps (batch 16, 3-4 min on one busy CPU thread) the
     samples' mean falls from about +0.2 at init to below -0.5 (measured: -0.81, 89 % of pixels below -0.5)."""
     torch.set_num_threads(1)
     trainer = _trainer(tmp_path, "mnist5k", steps=200, batch=16)
