@@ -207,6 +207,7 @@ def test_published_counts():
     Table 2 (G in whole millions). The FFHQ-256 totals are the closed form above (no printed total was found)."""
     ffhq = param_counts("stylegan2_ffhq256_diagan")
     assert ffhq == {"G": 30_034_338, "D": 28_864_129, "total": 58_898_467}  # ~30.0 M / ~28.9 M
+    assert param_counts("stylegan2_256") == ffhq  # the name diagan's Table 3 config asks for
     assert param_counts("stylegan2", resolution=1024)["G"] == 30_370_060  # config F at 1024, closed form
     G, D = build_backbone("stylegan2_ffhq256_diagan")
     n = lambda m: sum(p.numel() for p in m.parameters())

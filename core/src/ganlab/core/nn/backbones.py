@@ -294,6 +294,13 @@ _PRESET_LIST = [
         "Dia-GAN FFHQ 256: the community PyTorch port's defaults (channel multiplier 2, n_mlp 8, style dim 512)",
     ),
     Preset(
+        "stylegan2_256",
+        "stylegan2",
+        {"resolution": 256, "channel_base": 32768, "channel_max": 512, "mapping_layers": 8},
+        "StyleGAN2 at 256 with the community PyTorch port's defaults (the name diagan's Table 3 config uses; "
+        "same network as stylegan2_ffhq256_diagan)",
+    ),
+    Preset(
         "stylegan2_coco128_uncond",
         "stylegan2",
         {"resolution": 128, "channel_base": 16384, "channel_max": 512, "mapping_layers": 2},
