@@ -29,6 +29,10 @@ SMOKE = {
     "sngan64_celeba": {"ngf": 64, "ndf": 64},
     "sngan32_cifar": {"ngf": 32, "ndf": 32},
     "ssgan32_cifar": {"ngf": 32, "ndf": 32},
+    **dict.fromkeys(
+        [n for n in PRESETS if PRESETS[n].family == "stylegan2"],
+        {"channel_base": 512, "channel_max": 16, "z_dim": 16, "w_dim": 16},
+    ),
 }
 
 

@@ -1,8 +1,8 @@
 """The backbone registry, the presets named after the papers' runs, and :func:`build_backbone`.
 
 ``BACKBONES`` holds one builder per family (``mlp``, ``dcgan``, ``acgan``, ``infogan``, ``sngan``, ``ssgan``,
-``biggan``, ``sagan``) and one per preset; a preset is a family plus option values, and options given to
-:func:`build_backbone` override the preset's. StyleGAN2 will register as one more family.
+``biggan``, ``sagan``, ``stylegan2``) and one per preset; a preset is a family plus option values, and options given
+to :func:`build_backbone` override the preset's.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from ganlab.core.nn.dcgan import (
 from ganlab.core.nn.layers import shapes_only
 from ganlab.core.nn.mlp_image import MLPImageConfig, build_mlp_image
 from ganlab.core.nn.sngan import SNGANConfig, build_sngan
+from ganlab.core.nn.stylegan2 import StyleGAN2Config, build_stylegan2
 from ganlab.core.registry import Registry
 
 __all__ = [
@@ -84,6 +85,12 @@ FAMILIES: dict[str, Family] = {
             build_biggan,
             {"shared": False, "hier": False, "z_dim": 128, "g_init": "xavier", "d_init": "xavier", "sn_eps": 1e-8},
             doc="SAGAN in BigGAN-PyTorch: per-layer class embeddings, no hierarchical z, xavier init",
+        ),
+        Family(
+            "stylegan2",
+            StyleGAN2Config,
+            build_stylegan2,
+            doc="StyleGAN2 (skip G, residual D), 32-1024 px, class/instance conditioning at the mapping input",
         ),
     ]
 }
@@ -272,6 +279,50 @@ _PRESET_LIST = [
         "mlp",
         {"data_dim": 2, "z_dim": 2, "width": 256, "depth": 3, "num_classes": 0},
         "Dia-GAN 25 Gaussians: MLP G/D, nz 2, 3 x 256 ReLU, no SN",
+    ),
+    # --- StyleGAN2 (Karras et al. 2020): a CPU-sized preset, Dia-GAN's FFHQ model, IC-GAN's COCO-Stuff models
+    Preset(
+        "stylegan2_32_cpu",
+        "stylegan2",
+        {"resolution": 32, "z_dim": 64, "w_dim": 64, "mapping_layers": 2, "channel_base": 1024, "channel_max": 64},
+        "StyleGAN2 at 32 px and CPU size (w 64, 2 mapping layers, 64/64/64/32 channels at 4/8/16/32 px)",
+    ),
+    Preset(
+        "stylegan2_ffhq256_diagan",
+        "stylegan2",
+        {"resolution": 256, "channel_base": 32768, "channel_max": 512, "mapping_layers": 8},
+        "Dia-GAN FFHQ 256: the community PyTorch port's defaults (channel multiplier 2, n_mlp 8, style dim 512)",
+    ),
+    Preset(
+        "stylegan2_256",
+        "stylegan2",
+        {"resolution": 256, "channel_base": 32768, "channel_max": 512, "mapping_layers": 8},
+        "StyleGAN2 at 256 with the community PyTorch port's defaults (the name diagan's Table 3 config uses; "
+        "same network as stylegan2_ffhq256_diagan)",
+    ),
+    Preset(
+        "stylegan2_coco128_uncond",
+        "stylegan2",
+        {"resolution": 128, "channel_base": 16384, "channel_max": 512, "mapping_layers": 2},
+        "IC-GAN's unconditional StyleGAN2 baseline, COCO-Stuff 128 (StyleGAN2-ADA 'auto' config: fmaps 0.5, map 2)",
+    ),
+    Preset(
+        "stylegan2_coco256_uncond",
+        "stylegan2",
+        {"resolution": 256, "channel_base": 16384, "channel_max": 512, "mapping_layers": 2},
+        "IC-GAN's unconditional StyleGAN2 baseline, COCO-Stuff 256 (StyleGAN2-ADA 'auto' config: fmaps 0.5, map 2)",
+    ),
+    Preset(
+        "icgan_stylegan2_coco128",
+        "stylegan2",
+        {"resolution": 128, "channel_base": 16384, "channel_max": 512, "mapping_layers": 2, "feat_dim": 2048},
+        "IC-GAN COCO-Stuff 128 on StyleGAN2-ADA ('auto'): instance feature (2048) embedded to 512 at the mapping input",
+    ),
+    Preset(
+        "icgan_stylegan2_coco256",
+        "stylegan2",
+        {"resolution": 256, "channel_base": 16384, "channel_max": 512, "mapping_layers": 2, "feat_dim": 2048},
+        "IC-GAN COCO-Stuff 256 on StyleGAN2-ADA ('auto'): instance feature (2048) embedded to 512 at the mapping input",
     ),
     # --- GOLD (Mo et al. 2019)
     Preset(

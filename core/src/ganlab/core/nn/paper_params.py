@@ -97,14 +97,20 @@ PAPER_PARAM_COUNTS: list[PaperCount] = [
     PaperCount(
         "IC-GAN Tab. 2 (128)",
         "Unconditional (StyleGAN2)",
-        None,
+        "stylegan2_coco128_uncond",
         "G",
         23,
         0,
-        note="StyleGAN2 backbone comes in a later issue",
+        note="StyleGAN2-ADA 'auto' config at 128 (fmaps 0.5, 2 mapping layers): 22,949,277",
     ),
     PaperCount(
-        "IC-GAN Tab. 2 (128)", "IC-GAN (StyleGAN2)", None, "G", 24, 0, note="StyleGAN2 backbone comes in a later issue"
+        "IC-GAN Tab. 2 (128)",
+        "IC-GAN (StyleGAN2)",
+        "icgan_stylegan2_coco128",
+        "G",
+        24,
+        0,
+        note="+ instance embedding 2048 -> 512 at the mapping input: 24,260,509",
     ),
     PaperCount(
         "IC-GAN Tab. 2 (256)",
@@ -136,14 +142,20 @@ PAPER_PARAM_COUNTS: list[PaperCount] = [
     PaperCount(
         "IC-GAN Tab. 2 (256)",
         "Unconditional (StyleGAN2)",
-        None,
+        "stylegan2_coco256_uncond",
         "G",
         23,
         0,
-        note="StyleGAN2 backbone comes in a later issue",
+        note="StyleGAN2-ADA 'auto' config at 256 (fmaps 0.5, 2 mapping layers): 23,191,522",
     ),
     PaperCount(
-        "IC-GAN Tab. 2 (256)", "IC-GAN (StyleGAN2)", None, "G", 25, 0, note="StyleGAN2 backbone comes in a later issue"
+        "IC-GAN Tab. 2 (256)",
+        "IC-GAN (StyleGAN2)",
+        "icgan_stylegan2_coco256",
+        "G",
+        25,
+        0,
+        note="+ instance embedding 2048 -> 512 at the mapping input: 24,502,754 (rounds to 25)",
     ),
     # Not printed by a paper: the analytic counts in reference_notes/multigan.md §2.2, exact.
     PaperCount("notes multigan §2.2", "G, upstream CIFAR recipe", "biggan32_cifar", "G", 4.304387, 6),
