@@ -4,11 +4,14 @@ CPU thread each by default: a 2-core machine runs two cells at a time), or one j
 (or submitit's local executor) — and write the report.
 
 Cells that share a training (same setting, seed and training parts) form one job, so two jobs never write the same
-training run. A suite re-run skips finished cells and resumes unfinished trainings from their checkpoints.
+training run. A suite re-run skips finished cells and resumes unfinished trainings from their checkpoints; every
+run of the suite on one folder (a session) adds its wall time to ``wall_time.json``, so the summary of a resumed
+suite states the total beside the resumed part.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections import OrderedDict
 from pathlib import Path
@@ -22,9 +25,36 @@ from ganlab.core.config import to_dict
 from ganlab.core.errors import ConfigError
 from ganlab.core.fileio import atomic_write_text
 
-__all__ = ["jobs", "run_suite", "status"]
+__all__ = ["SuiteClock", "jobs", "read_sessions", "run_suite", "status"]
 
 Executor = Literal["local", "submitit-local", "slurm"]
+
+
+def read_sessions(root: str | Path) -> list[dict[str, Any]]:
+    """The sessions of a suite folder, oldest first: ``{"started", "wall_s", "jobs"}`` each (none before a run)."""
+    path = Path(root) / SuiteClock.FILE
+    return json.loads(path.read_text())["sessions"] if path.is_file() else []
+
+
+class SuiteClock:
+    """The wall time of this session of a suite run, written to ``wall_time.json`` after every finished job, so a
+    killed session still counts up to its last finished job."""
+
+    FILE = "wall_time.json"
+
+    def __init__(self, root: Path, t0: float | None = None) -> None:
+        self.root, self.t0 = root, time.perf_counter() if t0 is None else t0
+        self.sessions = read_sessions(root)
+        self.sessions.append({"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "wall_s": 0.0, "jobs": 0})
+
+    @property
+    def wall_s(self) -> float:
+        return time.perf_counter() - self.t0
+
+    def tick(self, jobs: int = 0) -> None:
+        self.sessions[-1]["wall_s"] = round(self.wall_s, 3)
+        self.sessions[-1]["jobs"] += jobs
+        atomic_write_text(self.root / self.FILE, json.dumps({"sessions": self.sessions}, indent=2))
 
 
 def _contexts(suite: Any, root: Path) -> dict[str, SettingContext]:
@@ -70,7 +100,7 @@ def _run_job(cells: list[Cell], threads: int | None = None) -> list[dict[str, An
     return [run_cell(c) for c in cells]
 
 
-def _run_local(work: list[list[Cell]], workers: int, progress: bool, name: str) -> None:
+def _run_local(work: list[list[Cell]], workers: int, progress: bool, name: str, clock: SuiteClock) -> None:
     """Jobs one after another (``workers == 1``) or in a pool of worker processes, with one progress bar."""
     from tqdm.auto import tqdm
 
@@ -81,6 +111,7 @@ def _run_local(work: list[list[Cell]], workers: int, progress: bool, name: str) 
                 bar.set_postfix_str(f"{cell.setting}/{cell.method_name}/seed{cell.seed}")
                 run_cell(cell)
                 bar.update(1)
+            clock.tick(jobs=1)
     else:
         import multiprocessing as mp
         import os
@@ -94,6 +125,7 @@ def _run_local(work: list[list[Cell]], workers: int, progress: bool, name: str) 
                 job = futures[fut]
                 bar.set_postfix_str(f"{job[0].setting}/{job[0].method_name}/seed{job[0].seed}")
                 bar.update(len(job))
+                clock.tick(jobs=1)
     bar.close()
 
 
@@ -115,11 +147,13 @@ def run_suite(
     contexts = _contexts(suite, root)
     notes = check_suite(suite, contexts)  # bad input fails here, before anything is written
     atomic_write_text(root / "suite.yaml", yaml.safe_dump(to_dict(suite), sort_keys=False))
+    clock = SuiteClock(root, t0)
+    clock.tick()
     for ctx in contexts.values():
         ctx.prepare(progress=progress)
     work = jobs(suite, root, contexts)
     if executor == "local":
-        _run_local(work, workers, progress, suite.name)
+        _run_local(work, workers, progress, suite.name, clock)
     else:
         import submitit
 
@@ -133,9 +167,11 @@ def run_suite(
         submitted = [ex.submit(_run_job, job) for job in work]
         for s in submitted:
             s.result()
+            clock.tick(jobs=1)
     for note in notes:
         print(f"note: {note}")
-    return report(root, suite, wall_s=time.perf_counter() - t0)
+    clock.tick()
+    return report(root, suite, wall_s=clock.wall_s)
 
 
 def status(suite: Any, root: str | Path) -> list[dict[str, Any]]:
