@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from ganlab.benchmarks.report import report
-from ganlab.benchmarks.runner import SuiteClock, read_sessions
+from ganlab.benchmarks.sessions import SuiteClock, read_sessions
 from ganlab.benchmarks.suite import load_suite
 from ganlab.core.cli import main
 from ganlab.core.config import to_dict

@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from ganlab.benchmarks.sessions import read_sessions
 from ganlab.benchmarks.stats import LOWER_IS_BETTER, excludes_zero, mean_std, paired_difference
 from ganlab.core.fileio import atomic_write_text
 from ganlab.core.results import records_to_csv
@@ -101,8 +102,6 @@ def setting_table(records: list[dict[str, Any]], setting: str, methods: list[str
 def _wall_time_lines(root: Path, wall_s: float | None) -> list[str]:
     """The wall time of the suite: of its one session, or the total over every session with the resumed ones apart
     (from ``wall_time.json``; ``wall_s`` is this session's when the folder has no record of sessions)."""
-    from ganlab.benchmarks.runner import read_sessions
-
     times = [float(s["wall_s"]) for s in read_sessions(root)]
     if not times:
         return [f"Wall time of this run: {wall_s / 60:.1f} min.", ""] if wall_s is not None else []
