@@ -53,9 +53,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_status(args: argparse.Namespace) -> int:
     from ganlab.benchmarks.runner import status
+    from ganlab.benchmarks.suite import load_suite
 
     suite = _load(args)
-    rows = status(suite, _root(args, suite.name))
+    root = _root(args, suite.name)
+    if not args.methods and (root / "suite.yaml").is_file():
+        # the cells of the run itself (the methods it was started with), not every method of the shipped suite
+        suite = load_suite(root / "suite.yaml", list(args.overrides or []), None, args.seeds)
+        print(f"{root}: the methods of this run: {', '.join(suite.methods)} (--methods chooses others)")
+    rows = status(suite, root)
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
@@ -101,7 +107,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s = sub.add_parser("status", help="done / running / failed / pending cells of a suite run")
     s.add_argument("suite")
     add_overrides_argument(s)
-    s.add_argument("--methods", default=None)
+    s.add_argument("--methods", default=None, help="comma-separated methods (default: those the run has)")
     s.add_argument("--seeds", type=int, default=None)
     s.add_argument("--out-dir", default=None)
     s.set_defaults(func=_cmd_status)

@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from ganlab.benchmarks.sessions import read_sessions
 from ganlab.benchmarks.stats import LOWER_IS_BETTER, excludes_zero, mean_std, paired_difference
 from ganlab.core.fileio import atomic_write_text
 from ganlab.core.results import records_to_csv
@@ -98,6 +99,20 @@ def setting_table(records: list[dict[str, Any]], setting: str, methods: list[str
     return lines, diffs
 
 
+def _wall_time_lines(root: Path, wall_s: float | None) -> list[str]:
+    """The wall time of the suite: of its one session, or the total over every session with the resumed ones apart
+    (from ``wall_time.json``; ``wall_s`` is this session's when the folder has no record of sessions)."""
+    times = [float(s["wall_s"]) for s in read_sessions(root)]
+    if not times:
+        return [f"Wall time of this run: {wall_s / 60:.1f} min.", ""] if wall_s is not None else []
+    if len(times) == 1:
+        return [f"Wall time of this run: {times[0] / 60:.1f} min.", ""]
+    total, resumed = sum(times), sum(times[1:])
+    parts = " + ".join(f"{t / 60:.1f}" for t in times)
+    return [f"Wall time: {total / 60:.1f} min in total, {resumed / 60:.1f} min of it resumed ({len(times)} sessions: "
+            f"{parts} min).", ""]  # fmt: skip
+
+
 def report(root: str | Path, suite: Any, plots: bool = True, wall_s: float | None = None) -> Path:
     """Write the result files of the suite run at ``root``; returns the path of summary.md."""
     root = Path(root)
@@ -106,8 +121,7 @@ def report(root: str | Path, suite: Any, plots: bool = True, wall_s: float | Non
     atomic_write_text(root / "results.csv", records_to_csv(rows))
     atomic_write_text(root / "results.json", json.dumps(records, indent=2, default=str))
     lines = [f"# Suite {suite.name}", "", suite.description.strip(), ""]
-    if wall_s is not None:
-        lines += [f"Wall time of this run: {wall_s / 60:.1f} min.", ""]
+    lines += _wall_time_lines(root, wall_s)
     done = sum(r.get("status") == "done" for r in records)
     lines += [f"{done} of {len(records)} cells done; seeds {suite.seeds}. Mean ± std over seeds; the best of each "
               "column in **bold**; Δ = paired difference to the method's baseline (seed by seed), 95 % t-interval, "

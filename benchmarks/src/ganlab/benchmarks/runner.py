@@ -4,7 +4,9 @@ CPU thread each by default: a 2-core machine runs two cells at a time), or one j
 (or submitit's local executor) — and write the report.
 
 Cells that share a training (same setting, seed and training parts) form one job, so two jobs never write the same
-training run. A suite re-run skips finished cells and resumes unfinished trainings from their checkpoints.
+training run. A suite re-run skips finished cells and resumes unfinished trainings from their checkpoints; every
+run of the suite on one folder (a session) adds its wall time to ``wall_time.json``, so the summary of a resumed
+suite states the total beside the resumed part.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import yaml
 
 from ganlab.benchmarks.cells import Cell, read_cell, run_cell
 from ganlab.benchmarks.protocol import SettingContext
+from ganlab.benchmarks.sessions import SuiteClock
 from ganlab.core.config import to_dict
 from ganlab.core.errors import ConfigError
 from ganlab.core.fileio import atomic_write_text
@@ -91,7 +94,9 @@ def _run_job(cells: list[Cell], threads: int | None = None, keep_checkpoints: bo
     return records
 
 
-def _run_local(work: list[list[Cell]], workers: int, progress: bool, name: str, keep: bool = True) -> None:
+def _run_local(
+    work: list[list[Cell]], workers: int, progress: bool, name: str, clock: SuiteClock, keep: bool = True
+) -> None:
     """Jobs one after another (``workers == 1``) or in a pool of worker processes, with one progress bar."""
     from tqdm.auto import tqdm
 
@@ -104,6 +109,7 @@ def _run_local(work: list[list[Cell]], workers: int, progress: bool, name: str, 
                 bar.update(1)
             if not keep:
                 prune_checkpoints(job)
+            clock.tick(jobs=1)
     else:
         import multiprocessing as mp
         import os
@@ -117,6 +123,7 @@ def _run_local(work: list[list[Cell]], workers: int, progress: bool, name: str, 
                 job = futures[fut]
                 bar.set_postfix_str(f"{job[0].setting}/{job[0].method_name}/seed{job[0].seed}")
                 bar.update(len(job))
+                clock.tick(jobs=1)
     bar.close()
 
 
@@ -142,11 +149,13 @@ def run_suite(
     contexts = _contexts(suite, root)
     notes = check_suite(suite, contexts)  # bad input fails here, before anything is written
     atomic_write_text(root / "suite.yaml", yaml.safe_dump(to_dict(suite), sort_keys=False))
+    clock = SuiteClock(root, t0)
+    clock.tick()
     for ctx in contexts.values():
         ctx.prepare(progress=progress)
     work = jobs(suite, root, contexts)
     if executor == "local":
-        _run_local(work, workers, progress, suite.name, keep_checkpoints)
+        _run_local(work, workers, progress, suite.name, clock, keep_checkpoints)
     else:
         import submitit
 
@@ -160,9 +169,11 @@ def run_suite(
         submitted = [ex.submit(_run_job, job, None, keep_checkpoints) for job in work]
         for s in submitted:
             s.result()
+            clock.tick(jobs=1)
     for note in notes:
         print(f"note: {note}")
-    return report(root, suite, wall_s=time.perf_counter() - t0)
+    clock.tick()
+    return report(root, suite, wall_s=clock.wall_s)
 
 
 def status(suite: Any, root: str | Path) -> list[dict[str, Any]]:

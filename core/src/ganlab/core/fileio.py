@@ -7,6 +7,7 @@
 - :class:`RunLock`: an OS-level exclusive lock on ``<run>/.lock`` (``fcntl`` record lock on POSIX, ``msvcrt`` on
   Windows), released by the OS when the process exits or crashes; a second process gets one clear error naming the
   holder's PID. The lock belongs to the process, so one program may open the same run twice in a row.
+- :func:`cache_root`: the one cache folder (``$GANLAB_CACHE_DIR``, default ``~/.cache/ganlab``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +24,36 @@ from typing import Any
 from ganlab.core.errors import GanlabError
 
 TEMP_SUFFIX = ".tmp"
+
+CACHE_DIR_ENV = "GANLAB_CACHE_DIR"
+# Old name -> the setting's one name; an old name is still read for one release (0.2), with a notice printed once.
+RENAMED_ENV = {"GANLAB_CACHE": CACHE_DIR_ENV}
+_noticed: set[str] = set()
+
+
+def env_setting(name: str) -> str | None:
+    """``$name`` (empty counts as unset), else the value of its old name from :data:`RENAMED_ENV`, with a one-time
+    deprecation line on stderr."""
+    value = os.environ.get(name)
+    if value:
+        return value
+    for old, new in RENAMED_ENV.items():
+        if new == name and os.environ.get(old):
+            if old not in _noticed:
+                _noticed.add(old)
+                print(
+                    f"ganlab: DeprecationWarning: ${old} is deprecated and will stop working in the next release; "
+                    f"set ${new} instead",
+                    file=sys.stderr,
+                )
+            return os.environ[old]
+    return None
+
+
+def cache_root() -> Path:
+    """The cache folder shared by every derived file (features, fingerprints, parsed datasets):
+    ``$GANLAB_CACHE_DIR``, else ``~/.cache/ganlab``."""
+    return Path(env_setting(CACHE_DIR_ENV) or Path.home() / ".cache" / "ganlab").expanduser()
 
 
 class RunLockedError(GanlabError):

@@ -11,37 +11,31 @@
 
 __version__ = "0.1.0"
 
-from ganlab.gold.estimator import (
-    ClassHeadError,
-    LabelRangeError,
-    RunningBalance,
-    balance_ratio,
-    conditional_term,
-    d_heads,
-    entropy_term,
-    gold_estimator,
-    gold_unlabelled,
-    sample_weights,
-    signed_power,
-    weighted_mean,
-)
-from ganlab.gold.options import GoldOptions
-from ganlab.gold.scoring import score_generated, score_real
+# Names are imported on first use, so that registering the ``ganlab gold`` commands does not load torch.
+from ganlab.core.lazy import lazy_exports
 
-__all__ = [
-    "ClassHeadError",
-    "GoldOptions",
-    "LabelRangeError",
-    "RunningBalance",
-    "balance_ratio",
-    "conditional_term",
-    "d_heads",
-    "entropy_term",
-    "gold_estimator",
-    "gold_unlabelled",
-    "sample_weights",
-    "score_generated",
-    "score_real",
-    "signed_power",
-    "weighted_mean",
-]
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        **dict.fromkeys(
+            [
+                "ClassHeadError",
+                "LabelRangeError",
+                "RunningBalance",
+                "balance_ratio",
+                "conditional_term",
+                "d_heads",
+                "entropy_term",
+                "gold_estimator",
+                "gold_unlabelled",
+                "sample_weights",
+                "signed_power",
+                "weighted_mean",
+            ],
+            "estimator",
+        ),
+        "GoldOptions": "options",
+        "score_generated": "scoring",
+        "score_real": "scoring",
+    },
+)

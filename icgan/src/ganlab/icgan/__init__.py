@@ -13,32 +13,26 @@
 
 __version__ = "0.1.0"
 
-from ganlab.icgan.api import (
-    ICGAN,
-    ICGANOptions,
-    InstanceFeatures,
-    Neighbourhoods,
-    Sampler,
-    StoredInstances,
-    compute_neighbourhoods,
-    extract_instance_features,
-    generate,
-    instance_scores,
-    load_run,
-    select_instances,
-)
+# Names are imported on first use, so that registering the ``ganlab icgan`` commands does not load torch.
+from ganlab.core.lazy import lazy_exports
 
-__all__ = [
-    "ICGAN",
-    "ICGANOptions",
-    "InstanceFeatures",
-    "Neighbourhoods",
-    "Sampler",
-    "StoredInstances",
-    "compute_neighbourhoods",
-    "extract_instance_features",
-    "generate",
-    "instance_scores",
-    "load_run",
-    "select_instances",
-]
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    dict.fromkeys(
+        [
+            "ICGAN",
+            "ICGANOptions",
+            "InstanceFeatures",
+            "Neighbourhoods",
+            "Sampler",
+            "StoredInstances",
+            "compute_neighbourhoods",
+            "extract_instance_features",
+            "generate",
+            "instance_scores",
+            "load_run",
+            "select_instances",
+        ],
+        "api",
+    ),
+)

@@ -17,6 +17,11 @@ from pathlib import Path
 from ganlab.core.config import SCALES
 from ganlab.core.errors import ConfigError
 
+# weights.TRANSFORMS / SYNTHETIC_SETS, spelled out so that registering the commands does not import torch
+# (tests/test_cli_fast.py checks that they agree)
+TRANSFORMS = ("A_mu", "A_sigma", "B", "C")
+SYNTHETIC_SETS = ("union", "previous")
+
 
 def _load_cfg(args: argparse.Namespace):
     from ganlab.core.train.config import load_experiment
@@ -111,7 +116,6 @@ def _weights(args: argparse.Namespace) -> int:
 def add_gan_commands(subparsers: argparse._SubParsersAction) -> None:
     """Register ``train-gan`` and ``weights`` on the package's sub-command parser."""
     from ganlab.core.cli import add_overrides_argument
-    from ganlab.multigan_boosting.weights import SYNTHETIC_SETS, TRANSFORMS
 
     t = subparsers.add_parser("train-gan", help="train the base GAN, or a boosted GAN on Algorithm 1's weights")
     t.add_argument("config", help="a core training config (shipped name, e.g. biggan32_cifar_multigan, or a path)")

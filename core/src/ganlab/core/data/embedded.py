@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from ganlab.core.errors import DatasetError
+from ganlab.core.fileio import cache_root
 
 from .base import TensorDataset, check_rho, check_split, resize_images
 from .registry import register_dataset
@@ -36,8 +37,8 @@ def digits(root: str | None = None, split: str = "train", resolution: int | None
 
 
 def cache_dir() -> Path:
-    """Where derived data is cached: ``$GANLAB_CACHE``, else ``~/.cache/ganlab``."""
-    return Path(os.environ.get("GANLAB_CACHE", Path.home() / ".cache" / "ganlab")).expanduser()
+    """Where derived data is cached: ``$GANLAB_CACHE_DIR``, else ``~/.cache/ganlab`` (see ``fileio.cache_root``)."""
+    return cache_root()
 
 
 @functools.lru_cache(maxsize=1)

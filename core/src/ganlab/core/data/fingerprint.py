@@ -20,12 +20,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from ganlab.core.fileio import cache_root
+
 _BLOCK = 1 << 20
 
 
 def cache_path() -> Path:
-    root = Path(os.environ.get("GANLAB_CACHE_DIR", Path.home() / ".cache" / "ganlab")).expanduser()
-    return root / "fingerprints.sqlite"
+    return cache_root() / "fingerprints.sqlite"
 
 
 def array_digest(*arrays: Any) -> str:

@@ -8,7 +8,6 @@ so that numbers computed differently are never mistaken for each other. The ``ga
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,9 @@ METRICS = (*FEATURE_METRICS, "fitting_capacity", "re")
 
 
 def _default_cache_dir() -> Path:
-    return Path(os.environ.get("GANLAB_CACHE_DIR", Path.home() / ".cache" / "ganlab")).expanduser() / "features"
+    from ganlab.core.fileio import cache_root
+
+    return cache_root() / "features"
 
 
 def evaluate(

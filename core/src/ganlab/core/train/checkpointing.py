@@ -67,6 +67,7 @@ class Checkpointing:
         if self.is_main:
             ckpt.write_checkpoint(state, path, self.cfg.train.keep_last)
             self.run_dir.log_event({"event": "checkpoint", "step": self.step, "path": str(path)})
+            self.logbook.write_curves()  # metrics.csv and losses.png as of this checkpoint
         self.accelerator.wait_for_everyone()
         self._last_ckpt = path
         return path

@@ -1,5 +1,6 @@
-"""The training log: values averaged between log records, written to ``metrics.jsonl`` (and TensorBoard), and the
-watch on non-finite losses.
+"""The training log: values averaged between log records, written to ``metrics.jsonl`` (and TensorBoard), its
+pictures (``metrics.csv`` and ``losses.png``, see :mod:`ganlab.core.train.curves`), and the watch on non-finite
+losses.
 
 Values stay tensors on their device until a record is written, so logging never forces a GPU sync per step. The
 accumulated values are part of every checkpoint, so a resumed run writes the same records as an uninterrupted one.
@@ -26,6 +27,7 @@ class Logbook:
         self._values: dict[str, list[Any]] = {}
         self._tb: Any = None
         self._tb_missing = False
+        self._curves_of: tuple[int, int] | None = None  # (size, mtime) of metrics.jsonl when the curves were drawn
 
     def add(self, values: dict[str, Any]) -> None:
         for k, v in values.items():
@@ -76,7 +78,30 @@ class Logbook:
                 if isinstance(v, (int, float)):
                     self._tb.add_scalar(k, v, step)
 
+    def write_curves(self) -> None:
+        """``metrics.csv`` and ``losses.png`` from ``metrics.jsonl`` (main process; skipped when the log has not
+        changed since the last drawing). A failure warns and never stops training: the pictures are a convenience."""
+        if not self.is_main:
+            return
+        path = self.run_dir.metrics_path
+        try:
+            st = path.stat()
+            key = (st.st_size, st.st_mtime_ns)
+        except FileNotFoundError:
+            key = (0, 0)
+        if key == self._curves_of:
+            return
+        try:
+            from ganlab.core.train.curves import write_curves
+
+            write_curves(self.run_dir.path)
+            self._curves_of = key
+        except Exception as exc:
+            warnings.warn(f"could not write metrics.csv / losses.png: {type(exc).__name__}: {exc}", stacklevel=2)
+
     def close(self) -> None:
+        """End of a fit: the last pictures of the log, and TensorBoard flushed."""
+        self.write_curves()
         if self._tb is not None:
             self._tb.flush()
 

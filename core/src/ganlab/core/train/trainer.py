@@ -103,11 +103,12 @@ class Trainer(Checkpointing):
         if run_dir is None:
             run_dir = Path(cfg.out_dir) / cfg.name
         self.run_dir = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
-        self.run_dir.check_unlocked()  # a second writer fails at once, before any work
         self.accelerator = accelerator if accelerator is not None else self._accelerator()
         self.device = self.accelerator.device
         self.rank, self.world_size = self.accelerator.process_index, self.accelerator.num_processes
         self.is_main = self.accelerator.is_main_process
+        if self.is_main:  # a second writer fails at once; the lock is the main process's (other ranks never hold it)
+            self.run_dir.check_unlocked()
 
         t, o = cfg.train, cfg.optim
         per_rank, rem = divmod(t.batch_size, self.world_size)
