@@ -167,3 +167,35 @@ def test_aggregate_matches_numpy():
     out = aggregate(rows, ("arm",), ["fid"])
     assert out[0] == {"arm": "x", "tag": "t", "seeds": 3, "fid": 6.0, "fid_std": float(np.std([3, 5, 10], ddof=1))}
     assert out[1]["fid_std"] == 0.0 and out[1]["seeds"] == 1
+
+
+def test_repro_show_prints_the_protocol_through_the_cli(tmp_path, monkeypatch, capsys):
+    import yaml
+
+    from ganlab.core import repro
+    from ganlab.core.cli import main
+    from ganlab.core.repro import Experiment, protocol_from_config
+
+    cfg = tmp_path / "exp.yaml"
+    body = {
+        "protocol": {"n_fake": 50000, "checkpoint": {"choice": "best", "every": 2000}},
+        "scales": {"smoke": {"protocol": {"n_fake": 64}}, "paper": {}},
+    }
+    cfg.write_text(yaml.safe_dump(body))
+    declared = Experiment("t1", "pkg", "Table 1", cfg, lambda *a: [], protocol=protocol_from_config(cfg))
+    legacy = Experiment("t2", "pkg", "Table 2", cfg, lambda *a: [])
+    monkeypatch.setattr(repro, "all_experiments", lambda: {"pkg/t1": declared, "pkg/t2": legacy})
+
+    assert main(["repro", "show", "pkg/t1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("pkg/t1 (paper): Table 1\nMetrics FID on inception features")
+    assert "50000 fakes against all real images" in out and "every 2000 steps" in out
+    assert main(["repro", "show", "pkg/t1", "--scale", "smoke"]) == 0
+    assert "64 fakes against all real images" in capsys.readouterr().out
+    assert main(["repro", "show", "pkg/t2"]) == 0
+    assert "protocol of pkg/t2 is not yet declared in core" in capsys.readouterr().out
+    assert main(["repro", "show", "pkg/t3"]) == 2
+    assert "did you mean" in capsys.readouterr().err
+    cfg.write_text(yaml.safe_dump({"protocol": {"n_fak": 3}}))
+    assert main(["repro", "show", "pkg/t1", "--scale", "mini"]) == 2
+    assert "unknown config key 'protocol.n_fak'" in capsys.readouterr().err
