@@ -118,6 +118,12 @@ def test_best_checkpoint_and_patience(tmp_path, monkeypatch):
     assert periodic == [7, 7, 7, 7]  # steps 2, 4, 6, 8: two evaluations without improvement after step 4
     (rec,) = json.loads((tmp_path / "r" / "records" / "a_seed0.json").read_text())
     assert rec["step"] == 4 and rec["checkpoint"] == "best" and rec["eval_select_mode"] == "min"
+    both = _spec(arms=("a",), seeds=(0,), steps=4, checkpoint={"choice": "best_and_last", "every": 2})
+    fids = iter([5.0, 9.0])
+    h = Harness(both, RunDir(tmp_path / "both"), TinyHooks())
+    h.run()
+    recs = json.loads((tmp_path / "both" / "records" / "a_seed0.json").read_text())
+    assert [(r["checkpoint"], r["step"]) for r in recs] == [("last", 4), ("best", 2)]
     events = RunDir(tmp_path / "r" / "runs" / "a_seed0").read_events()
     assert [e["step"] for e in events if e["event"] == "early_stop"] == [8]
 
@@ -136,7 +142,7 @@ def test_evaluation_follows_the_protocol(tmp_path):
         "metrics": ["fid", "prdc"],
         "n_fake": "reference",
         "reference": {"n": 40, "draw": "random", "seed": 5},
-        "prdc": {"k": 3, "n_real": 20, "n_fake": 16},
+        "prdc": {"k": 3, "n_real": 20, "n_fake": 16, "seed": 5},
         "batch_size": 8,
     }
     spec = _spec(arms=("a",), seeds=(3,), steps=2, **proto)
@@ -167,6 +173,12 @@ def test_aggregate_matches_numpy():
     out = aggregate(rows, ("arm",), ["fid"])
     assert out[0] == {"arm": "x", "tag": "t", "seeds": 3, "fid": 6.0, "fid_std": float(np.std([3, 5, 10], ddof=1))}
     assert out[1]["fid_std"] == 0.0 and out[1]["seeds"] == 1
+    assert aggregate(rows, ("arm",), ["fid"], columns=["arm"])[1] == {
+        "arm": "y",
+        "seeds": 1,
+        "fid": 7.0,
+        "fid_std": 0.0,
+    }
 
 
 def test_repro_show_prints_the_protocol_through_the_cli(tmp_path, monkeypatch, capsys):

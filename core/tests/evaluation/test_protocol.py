@@ -60,13 +60,13 @@ def test_describe_says_network_resize_counts_draw_and_checkpoint(tmp_path):
         "Metrics FID, PRDC, IS on inception_torchvision features (layer pool, transform_input=False)"
     )
     assert "resized with torchvision's resize to 299" in text
-    assert "50000 fakes against all real images of the train split (all of them)." in text
-    assert "P/R/D/C with k = 5: 10000 reals drawn at random from it against the first 10000 fakes." in text
+    assert "50000 fakes against all real images of the train split." in text
+    assert "P/R/D/C with k = 5: 10000 reals drawn at random from it (the run's seed) against the first 10000" in text
     assert "The generator with the best FID (lowest) over evaluations every 2000 steps is evaluated." in text
-    assert "labels drawn uniformly and stored instances drawn uniformly" in text
+    assert "labels drawn uniformly; instance-conditioned ones, stored instances drawn uniformly." in text
     smoke = load_config(EvalProtocol, _write(tmp_path, PAPER), scale="smoke").describe()
     assert (
-        "as many fakes as reference images against 64 real images of the train split (drawn at random, seed 3)" in smoke
+        "As many fakes as reference images against 64 real images of the train split (drawn at random, seed 3)" in smoke
     )
     assert "\n" not in text
 

@@ -50,6 +50,10 @@ class Arm:
     run: dict[str, Any] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
 
+    def columns(self) -> dict[str, Any]:
+        """The columns every record of this arm starts with (after ``arm``)."""
+        return dict(self.info)
+
     def validate(self) -> None:
         if not self.name or "/" in self.name:
             raise ValueError(f"arm name {self.name!r} must be a non-empty name without '/'")
@@ -187,11 +191,11 @@ class Harness:
         if done.is_file():
             return json.loads(done.read_text())
         trainer = self.train(arm, seed)
-        G, step = self.pick(trainer)
         out = []
-        for rec in self.hooks.evaluate(self, arm, seed, G, trainer):
-            head = {"arm": arm.name, **arm.info, "seed": seed, "checkpoint": self.protocol.checkpoint.choice}
-            out.append({**head, "step": step, **rec, **self.protocol.as_record()})
+        for which, G, step in self.pick(trainer):
+            for rec in self.hooks.evaluate(self, arm, seed, G, trainer):
+                head = {"arm": arm.name, **arm.columns(), "seed": seed, "checkpoint": which, "step": step}
+                out.append({**head, **rec, **self.protocol.as_record()})
         atomic_write_text(done, json.dumps(out, indent=1))
         for rec in out:
             self.run_dir.log_metrics({"event": "arm_result", **rec})
@@ -213,9 +217,10 @@ class Harness:
             cfg.eval.options = {
                 "extractor_options": p.extractor_options(),
                 "batch_size": p.batch_size,
-                "k": p.prdc.k,
                 "cache_dir": str(self.cache_dir),
             }
+            if SELECTABLE[rule.metric] == "prdc":
+                cfg.eval.options["k"] = p.prdc.k
         return cfg
 
     def train(self, arm: Arm, seed: int) -> Any:
@@ -245,16 +250,19 @@ class Harness:
     def _history(run_dir: RunDir, metric: str) -> list[float]:
         return [float(r["value"]) for r in run_dir.read_metrics() if r.get("metric") == metric and "step" in r]
 
-    def pick(self, trainer: Any) -> tuple[Any, int]:
-        """The generator the protocol's checkpoint rule names, and its step."""
-        if self.protocol.checkpoint.choice == "last":
-            return trainer.G_ema, int(trainer.step)
+    def pick(self, trainer: Any) -> list[tuple[str, Any, int]]:
+        """``(which, generator, step)`` of each generator the protocol's checkpoint rule names: ``last``, ``best``,
+        or both (``best`` only where an evaluation was kept)."""
+        choice = self.protocol.checkpoint.choice
+        out = [("last", trainer.G_ema, int(trainer.step))] if choice != "best" else []
         best = trainer.best
-        if best is None or best.best_step is None:
-            raise GanlabError(f"no evaluation of {self.protocol.checkpoint.metric} was kept; cannot pick the best")
-        from ganlab.core.train.checkpoint import load_generator
+        if choice != "last" and best is not None and best.best_step is not None:
+            from ganlab.core.train.checkpoint import load_generator
 
-        return load_generator(best.path, trainer.device)[0], int(best.best_step)
+            out.append(("best", load_generator(best.path, trainer.device)[0], int(best.best_step)))
+        elif choice == "best":
+            raise GanlabError(f"no evaluation of {self.protocol.checkpoint.metric} was kept; cannot pick the best")
+        return out
 
     # ------------------------------------------------------------------------------------------- evaluation
     def evaluate(self, G: Any, seed: int, instances: tuple[Any, np.ndarray | None] | None = None) -> dict[str, Any]:
@@ -272,7 +280,7 @@ class Harness:
                 numeric = isinstance(v, (int, float)) and not isinstance(v, bool)
                 if numeric and k not in skip and not k.startswith("eval_") and k not in cols:
                     cols.append(k)
-        info = {k for a in self.spec.arms for k in a.info}
+        info = {k for a in self.spec.arms for k in a.columns()}
         return [c for c in cols if c not in info]
 
 
@@ -318,7 +326,7 @@ def evaluate_generator(
         seed=seed,
         batch_size=p.batch_size,
         device=device,
-        cache_dir=cache_dir if cache_dir is not None else None,
+        cache_dir=cache_dir,
         progress=False,
     )
     out: dict[str, Any] = {"n_real": len(ref), "n_fake": n_fake}
@@ -362,15 +370,24 @@ def _inception_score(p: EvalProtocol, G: Any, n: int, seed: int, device: Any) ->
 
 
 # ------------------------------------------------------------------------------------------------- aggregate
-def aggregate(per_seed: list[dict[str, Any]], group_by: Sequence[str], metrics: Sequence[str]) -> list[dict[str, Any]]:
+def aggregate(
+    per_seed: list[dict[str, Any]],
+    group_by: Sequence[str],
+    metrics: Sequence[str],
+    columns: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
     """Mean and sample std (ddof 1; 0 for one seed) of each metric over the seeds of each group, in first-seen
-    order; a group's first record gives its other non-metric columns. Works on a partial run's records too."""
+    order. A group's first record gives its other columns (``columns``, or every non-metric one but seed and step).
+    Works on a partial run's records too."""
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for rec in per_seed:
         groups.setdefault(tuple(rec.get(k) for k in group_by), []).append(rec)
     out = []
     for rows in groups.values():
-        head = {k: v for k, v in rows[0].items() if k not in metrics and k not in ("seed", "step")}
+        if columns is None:
+            head = {k: v for k, v in rows[0].items() if k not in metrics and k not in ("seed", "step")}
+        else:
+            head = {k: rows[0].get(k) for k in columns}
         head["seeds"] = len(rows)
         for m in metrics:
             vals = np.array([r[m] for r in rows if m in r], dtype=np.float64)

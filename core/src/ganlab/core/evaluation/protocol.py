@@ -50,7 +50,6 @@ _RESIZE_WORDS = {
     "none": "no resize",
 }
 _DRAW_WORDS = {
-    "all": "all of them",
     "random": "drawn at random",
     "class_balanced": "drawn class-balanced",
     "first": "the first ones in dataset order",
@@ -123,11 +122,13 @@ class ReferenceSpec:
 @dataclass
 class PRDCSpec:
     """Precision / recall / density / coverage: ``k`` neighbours, ``n_real`` reals (drawn at random from the
-    reference with its seed; None: the whole reference) against the first ``n_fake`` fakes (None: all of them)."""
+    reference with ``seed``, None: the run's seed; ``n_real`` None: the whole reference) against the first ``n_fake``
+    fakes (None: all of them)."""
 
     k: int = 5
     n_real: int | None = 10000
     n_fake: int | None = 10000
+    seed: int | None = None
 
     def validate(self) -> None:
         if self.k < 1:
@@ -150,11 +151,11 @@ class ConditioningSpec:
 
 @dataclass
 class CheckpointRule:
-    """Which generator is evaluated: the ``last`` one, or the ``best`` by ``metric`` over evaluations every
-    ``every`` steps (``mode`` None: lower is better for FID and KID, higher otherwise); ``patience`` > 0 stops a
-    run after that many evaluations without improvement."""
+    """Which generator is evaluated: the ``last`` one, the ``best`` by ``metric`` over evaluations every ``every``
+    steps (``mode`` None: lower is better for FID and KID, higher otherwise), or both (``best_and_last``, each record
+    saying which); ``patience`` > 0 stops a run after that many evaluations without improvement."""
 
-    choice: Literal["last", "best"] = "last"
+    choice: Literal["last", "best", "best_and_last"] = "last"
     metric: str = "fid"
     every: int = 0
     mode: Literal["min", "max"] | None = None
@@ -170,8 +171,8 @@ class CheckpointRule:
             raise ValueError(f"checkpoint.metric must be one of {', '.join(SELECTABLE)}, got {self.metric!r}")
         if self.every < 0 or self.patience < 0:
             raise ValueError("checkpoint.every and checkpoint.patience must be >= 0")
-        if (self.choice == "best" or self.patience) and self.every < 1:
-            raise ValueError("checkpoint.choice 'best' and checkpoint.patience need checkpoint.every >= 1 (steps)")
+        if (self.choice != "last" or self.patience) and self.every < 1:
+            raise ValueError(f"checkpoint.choice {self.choice!r} and checkpoint.patience need checkpoint.every >= 1")
 
 
 @dataclass
@@ -237,29 +238,35 @@ class EvalProtocol:
             f"images resized with {_RESIZE_WORDS[self.resize.method]}{size}."
         ]
         ref = self.reference
-        n_real = "all" if ref.n is None else str(ref.n)
-        n_fake = "as many fakes as reference images" if self.n_fake == "reference" else f"{self.n_fake} fakes"
-        drawn = _DRAW_WORDS[ref.draw] + (f", seed {ref.seed}" if ref.draw in ("random", "class_balanced") else "")
-        s.append(f"{n_fake} against {n_real} real images of the {ref.split} split ({drawn}).")
+        n_fake = "As many fakes as reference images" if self.n_fake == "reference" else f"{self.n_fake} fakes"
+        if ref.draw == "all":
+            s.append(f"{n_fake} against all real images of the {ref.split} split.")
+        else:
+            drawn = _DRAW_WORDS[ref.draw] + (f", seed {ref.seed}" if ref.draw in ("random", "class_balanced") else "")
+            s.append(f"{n_fake} against {ref.n} real images of the {ref.split} split ({drawn}).")
         if "prdc" in self.metrics or "pr" in self.metrics:
             p = self.prdc
-            real = "the whole reference" if p.n_real is None else f"{p.n_real} reals drawn at random from it"
+            seed = "the run's seed" if p.seed is None else f"seed {p.seed}"
+            real = "the whole reference" if p.n_real is None else f"{p.n_real} reals drawn at random from it ({seed})"
             fake = "all fakes" if p.n_fake is None else f"the first {p.n_fake} fakes"
             s.append(f"P/R/D/C with k = {p.k}: {real} against {fake}.")
         if "is" in self.metrics:
             s.append(f"IS over {self.is_splits} splits.")
         c = self.conditioning
         s.append(
-            f"Conditional generators get {_LABEL_WORDS[c.labels]} and stored instances {_INSTANCE_WORDS[c.instances]}."
+            f"Class-conditional generators get {_LABEL_WORDS[c.labels]}; instance-conditioned ones, stored instances "
+            f"{_INSTANCE_WORDS[c.instances]}."
         )
         k = self.checkpoint
-        if k.choice == "last":
-            rule = "the last generator is evaluated"
-        else:
-            rule = (
-                f"the generator with the best {k.metric.upper()} ({'lowest' if k.direction == 'min' else 'highest'}) "
-                f"over evaluations every {k.every} steps is evaluated"
-            )
+        best = (
+            f"the generator with the best {k.metric.upper()} ({'lowest' if k.direction == 'min' else 'highest'}) "
+            f"over evaluations every {k.every} steps"
+        )
+        rule = {
+            "last": "the last generator is evaluated",
+            "best": f"{best} is evaluated",
+            "best_and_last": f"{best} and the last generator are both evaluated (column checkpoint)",
+        }[k.choice]
         if k.patience:
             rule += f"; training stops after {k.patience} evaluations without improvement"
         s.append(rule[0].upper() + rule[1:] + ".")
@@ -283,12 +290,13 @@ class EvalProtocol:
             "eval_prdc_k": p.k,
             "eval_prdc_n_real": p.n_real,
             "eval_prdc_n_fake": p.n_fake,
+            "eval_prdc_seed": p.seed,
             "eval_is_splits": self.is_splits,
             "eval_label_draw": c.labels,
             "eval_instance_draw": c.instances,
             "eval_checkpoint": k.choice,
-            "eval_select_metric": k.metric if k.choice == "best" else None,
+            "eval_select_metric": k.metric if k.choice != "last" else None,
             "eval_select_every": k.every,
-            "eval_select_mode": k.direction if k.choice == "best" else None,
+            "eval_select_mode": k.direction if k.choice != "last" else None,
             "eval_patience": k.patience,
         }
