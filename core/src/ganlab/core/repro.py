@@ -27,7 +27,7 @@ from ganlab.core.results import RunDir
 
 # run(config_path, scale, overrides, run_dir) -> result records (flat dicts), also written by the caller
 Runner = Callable[[Path, str, Sequence[str], RunDir], list[dict[str, Any]]]
-# protocol(scale) -> the experiment's EvalProtocol at that scale
+# protocol(scale) -> the experiment's EvalProtocol at that scale (or, for an evaluation outside it, its words)
 ProtocolOf = Callable[[str], Any]
 
 
@@ -65,7 +65,8 @@ def describe_protocol(exp: Experiment, scale: str) -> str:
             f"The evaluation protocol of {exp.paper}/{exp.name} is not yet declared in core (ganlab.core.evaluation); "
             f"its package's repro.py and README describe it."
         )
-    return exp.protocol(scale).describe()
+    protocol = exp.protocol(scale)
+    return protocol if isinstance(protocol, str) else protocol.describe()
 
 
 def all_experiments() -> dict[str, Experiment]:

@@ -76,11 +76,14 @@ class ReproSpec:
             raise ValueError(f"seeds must be unique and at least one, got {self.seeds}")
 
 
-def load_spec(path: str | Path, scale: str | None = None, overrides: Sequence[str] = ()) -> ReproSpec:
-    """An experiment's :class:`ReproSpec`; every arm's training config is checked here, before any work."""
+def load_spec(
+    path: str | Path, scale: str | None = None, overrides: Sequence[str] = (), schema: type = ReproSpec
+) -> Any:
+    """An experiment's spec (``schema``: :class:`ReproSpec` or a package's subclass of it); every arm's training
+    config is checked here, before any work."""
     from ganlab.core.train.config import ExperimentConfig
 
-    spec = load_config(ReproSpec, path, overrides, scale)
+    spec = load_config(schema, path, overrides, scale)
     for arm in spec.arms:
         from_dict(ExperimentConfig, deep_merge(spec.run, arm.run), where=f"arm {arm.name}: run")
     return spec
@@ -153,12 +156,7 @@ class Harness:
     def run(self) -> list[dict[str, Any]]:
         """Every (arm, seed), seed-major; then the aggregate. Raises :class:`ReproError` after writing results when
         some pair failed."""
-        from ganlab.core.train.build import build_dataset
-
-        self.dataset = self.hooks.dataset(self)
-        if self.dataset is None:
-            self.dataset = build_dataset(self.run_cfg)
-        self.hooks.setup(self)
+        self.prepare()
         per_seed: list[dict[str, Any]] = []
         failed: list[str] = []
         for seed in self.spec.seeds:  # seed-major: an interrupted run has every arm for the first seeds
@@ -181,6 +179,17 @@ class Harness:
                 f"in {self.run_dir.path}; rerun to retry only these):\n  " + "\n  ".join(failed)
             )
         return records
+
+    def prepare(self) -> Harness:
+        """The dataset (the hooks' or the training config's), then the hooks' ``setup``; done once by :meth:`run`."""
+        from ganlab.core.train.build import build_dataset
+
+        if self.dataset is None:
+            self.dataset = self.hooks.dataset(self)
+            if self.dataset is None:
+                self.dataset = build_dataset(self.run_cfg)
+            self.hooks.setup(self)
+        return self
 
     def record_path(self, arm: Arm, seed: int) -> Path:
         return self.records_dir / f"{arm.name}_seed{seed}.json"

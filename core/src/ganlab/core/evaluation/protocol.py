@@ -47,7 +47,6 @@ _RESIZE_WORDS = {
     "clean": "clean-fid's bicubic antialiased float resize",
     "tf_bilinear": "TensorFlow's bilinear resize",
     "torchvision": "torchvision's resize",
-    "none": "no resize",
 }
 _DRAW_WORDS = {
     "random": "drawn at random",
@@ -224,19 +223,24 @@ class EvalProtocol:
             )
 
     # ------------------------------------------------------------------------------------------------ words
-    def describe(self) -> str:
-        """One short paragraph: network, resize, N fake / N real and how they are drawn, checkpoint rule."""
+    def describe_network(self) -> str:
+        """The evaluation network and resize in words (the first sentence of :meth:`describe`)."""
         net = self.network
         parts = [f"layer {net.layer}"]
         if net.transform_input is not None:
             parts.append(f"transform_input={net.transform_input}")
         if net.weights:
             parts.append(f"weights {net.weights}")
+        if self.resize.method == "none":
+            return f"{net.name} features ({', '.join(parts)}), images fed at their own size (no resize)"
         size = f" to {self.resize.size}" if self.resize.size else ""
-        s = [
-            f"Metrics {', '.join(m.upper() for m in self.metrics)} on {net.name} features ({', '.join(parts)}), "
-            f"images resized with {_RESIZE_WORDS[self.resize.method]}{size}."
-        ]
+        return (
+            f"{net.name} features ({', '.join(parts)}), images resized with {_RESIZE_WORDS[self.resize.method]}{size}"
+        )
+
+    def describe(self) -> str:
+        """One short paragraph: network, resize, N fake / N real and how they are drawn, checkpoint rule."""
+        s = [f"Metrics {', '.join(m.upper() for m in self.metrics)} on {self.describe_network()}."]
         ref = self.reference
         n_fake = "As many fakes as reference images" if self.n_fake == "reference" else f"{self.n_fake} fakes"
         if ref.draw == "all":
