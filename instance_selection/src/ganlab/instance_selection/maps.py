@@ -62,8 +62,9 @@ def load_generator(path: str | Path, device: Any = "cpu") -> tuple[torch.nn.Modu
     return G.to(device).eval(), cfg
 
 
-def run_density_vs_fid(h: Any, ctx: Context) -> list[dict[str, Any]]:
-    """Figure 2: per class, density of the real class manifold (x) against the class FID of a conditional G (y)."""
+def run_density_vs_fid(h: Any, ctx: Context, standin: Any) -> list[dict[str, Any]]:
+    """Figure 2: per class, density of the real class manifold (x) against the class FID of a conditional G (y);
+    without ``generator``, the G is trained here on the full data as arm ``standin``."""
     from scipy.stats import pearsonr, spearmanr
 
     from ganlab.core.features import extract_features
@@ -76,9 +77,7 @@ def run_density_vs_fid(h: Any, ctx: Context) -> list[dict[str, Any]]:
         G, _ = load_generator(cfg.generator, ctx.device)
         z_dim, num_classes = G.z_dim, G.num_classes
     else:  # stand-in: a class-conditional GAN trained here on the configured data
-        from ganlab.instance_selection.repro import ISArm
-
-        trainer = h.train(ISArm("standin_generator"), cfg.seeds[0])
+        trainer = h.train(standin, cfg.seeds[0])
         G, z_dim, num_classes = trainer.G_ema.eval(), trainer.z_dim, trainer.num_classes
     if num_classes != ds.num_classes:
         raise ConfigError(f"the generator has {num_classes} classes but the dataset has {ds.num_classes}")

@@ -176,7 +176,7 @@ def run(config: Path, scale: str, overrides: Sequence[str], run_dir: RunDir) -> 
 
     h.prepare()
     if cfg.kind == "density_vs_fid":
-        return run_density_vs_fid(h, hooks.ctx)
+        return run_density_vs_fid(h, hooks.ctx, ISArm("standin_generator"))
     return run_manifold(h, hooks.ctx, hooks.selections)
 
 
