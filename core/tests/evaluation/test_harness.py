@@ -211,3 +211,28 @@ def test_repro_show_prints_the_protocol_through_the_cli(tmp_path, monkeypatch, c
     cfg.write_text(yaml.safe_dump({"protocol": {"n_fak": 3}}))
     assert main(["repro", "show", "pkg/t1", "--scale", "mini"]) == 2
     assert "unknown config key 'protocol.n_fak'" in capsys.readouterr().err
+
+
+def test_class_conditional_generators_get_the_protocols_label_draw(tmp_path, monkeypatch):
+    from ganlab.core.evaluation.conditioning import ConditionedGenerator
+    from ganlab.core.evaluation.draws import draw_labels
+
+    fed = []
+
+    def evaluate(G, dataset, *, metrics, **kw):
+        fed.append(G)
+        return [{"metric": "fid", "value": 0.0, "resize": "none"}]
+
+    monkeypatch.setattr("ganlab.core.metrics.evaluate.evaluate", evaluate)
+
+    class Conditional(TinyHooks):
+        def models(self, h, arm, seed, cfg):
+            return lambda: (TinyG(shape=self.shape, num_classes=10), TinyD(shape=self.shape))
+
+    cond = {"labels": "train_distribution", "seed_offset": 100}
+    spec = _spec(arms=("a",), seeds=(2,), steps=2, n_fake=30, conditioning=cond)
+    Harness(spec, RunDir(tmp_path / "r"), Conditional()).run()
+    (G,) = fed
+    assert isinstance(G, ConditionedGenerator)
+    labels = tiny_dataset(n=64).labels
+    np.testing.assert_array_equal(G.labels.numpy(), draw_labels(30, "train_distribution", 102, 10, labels))

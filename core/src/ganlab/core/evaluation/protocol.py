@@ -26,10 +26,6 @@ __all__ = [
     "default_mode",
 ]
 
-RESIZES = ("clean", "tf_bilinear", "torchvision", "none")
-REFERENCE_DRAWS = ("all", "random", "class_balanced", "first")
-INSTANCE_DRAWS = ("uniform", "class_balanced", "long_tail")
-LABEL_DRAWS = ("uniform", "train_distribution")
 LOWER_IS_BETTER = ("fid", "kid")
 FEATURE_METRICS = ("fid", "kid", "prdc", "pr", "is")  # those of ganlab.core.metrics.evaluate (without torch)
 # a metric the checkpoint rule may select on -> the evaluation metric that produces it
