@@ -236,3 +236,19 @@ def test_class_conditional_generators_get_the_protocols_label_draw(tmp_path, mon
     assert isinstance(G, ConditionedGenerator)
     labels = tiny_dataset(n=64).labels
     np.testing.assert_array_equal(G.labels.numpy(), draw_labels(30, "train_distribution", 102, 10, labels))
+
+
+def test_requirements_read_the_protocols_network(tmp_path, monkeypatch):
+    import yaml
+
+    from ganlab.core.repro import Experiment, requirements
+
+    cfg = tmp_path / "exp.yaml"
+    body = {"protocol": {"network": {"name": "inception_torchvision"}}, "scales": {"smoke": {}, "paper": {}}}
+    body["scales"]["smoke"]["protocol"] = {"network": {"name": "random:lenet"}}
+    cfg.write_text(yaml.safe_dump(body))
+    monkeypatch.setattr("ganlab.core.features.weights.weights_present", lambda name: name != "inception_torchvision")
+    monkeypatch.setattr("torch.cuda.is_available", lambda: True)
+    exp = Experiment("t", "pkg", "T", cfg, lambda *a: [])
+    assert requirements(exp, "paper") == ["inception_torchvision weights"]
+    assert requirements(exp, "smoke") == []

@@ -130,8 +130,8 @@ def _walk(node: Any, key: str) -> list[Any]:
 def requirements(exp: Experiment, scale: str) -> list[str]:
     """What running ``exp`` at ``scale`` needs that this machine lacks: datasets, pretrained weights, a GPU.
 
-    Read from the experiment's config at that scale (every ``data: {name, root, split}`` and every
-    ``extractor``); an empty list means it runs here.
+    Read from the experiment's config at that scale (every ``data: {name, root, split}``, every ``extractor`` and
+    every evaluation ``network: {name}``); an empty list means it runs here.
     """
     from ganlab.core.config import read_yaml, select_scale
     from ganlab.core.data.presence import dataset_present
@@ -150,7 +150,8 @@ def requirements(exp: Experiment, scale: str) -> list[str]:
             name = data["name"]
             if dataset_present(name, data.get("root"), data.get("split") or "train") is False:
                 needs.append(f"dataset {name}")
-    for ext in _walk(cfg, "extractor"):
+    nets = [n.get("name") for n in _walk(cfg, "network") if isinstance(n, dict)]  # an EvalProtocol's network
+    for ext in [*_walk(cfg, "extractor"), *nets]:
         if isinstance(ext, str) and not weights_present(ext):
             needs.append(f"{ext} weights")
     if scale == "paper":
