@@ -50,6 +50,10 @@ class TinyHooks(Hooks):
         return records  # no figures in most tests
 
 
+def _records(run_path, name):
+    return json.loads((run_path / "records" / f"{name}.json").read_text())["records"]
+
+
 def _fake_evaluate(calls):
     """FID = a function of G's weights (training changes it, the same seed repeats it); periodic calls by step."""
 
@@ -75,7 +79,7 @@ def test_resume_after_a_kill_trains_only_the_missing_seeds(tmp_path, monkeypatch
     assert again.trained == [("a", 1), ("b", 1)]  # seed 0 was read back, not retrained
     assert resumed == full
     assert [r["arm"] for r in full] == ["a", "b"] and full[0]["seeds"] == 2 and full[0]["ratio"] == 10.0
-    per_seed = [json.loads((tmp_path / "full" / "records" / f"a_seed{s}.json").read_text())[0] for s in (0, 1)]
+    per_seed = [_records(tmp_path / "full", f"a_seed{s}")[0] for s in (0, 1)]
     fids = np.array([r["fid"] for r in per_seed])
     assert full[0]["fid"] == pytest.approx(fids.mean()) and full[0]["fid_std"] == pytest.approx(fids.std(ddof=1))
     assert per_seed[0]["eval_network"] == "random:lenet" and per_seed[0]["step"] == 4
@@ -97,6 +101,10 @@ def test_one_failing_seed_leaves_the_others_written_and_names_itself(tmp_path, m
     hooks = TinyHooks()
     Harness(_spec(), run_dir, hooks).run()  # the retry trains only the failed pair
     assert hooks.trained == [("b", 1)]
+    changed = _spec()
+    changed.protocol.n_fake = 123  # saved records of another protocol are not reused
+    with pytest.raises(ReproError, match=r"(?s)4 of 4 runs failed.*computed under another protocol or config"):
+        Harness(changed, run_dir, TinyHooks()).run()
 
 
 def test_best_checkpoint_and_patience(tmp_path, monkeypatch):
@@ -116,13 +124,13 @@ def test_best_checkpoint_and_patience(tmp_path, monkeypatch):
     h = Harness(spec, RunDir(tmp_path / "r"), TinyHooks())
     h.run()
     assert periodic == [7, 7, 7, 7]  # steps 2, 4, 6, 8: two evaluations without improvement after step 4
-    (rec,) = json.loads((tmp_path / "r" / "records" / "a_seed0.json").read_text())
+    (rec,) = _records(tmp_path / "r", "a_seed0")
     assert rec["step"] == 4 and rec["checkpoint"] == "best" and rec["eval_select_mode"] == "min"
     both = _spec(arms=("a",), seeds=(0,), steps=4, checkpoint={"choice": "best_and_last", "every": 2})
     fids = iter([5.0, 9.0])
     h = Harness(both, RunDir(tmp_path / "both"), TinyHooks())
     h.run()
-    recs = json.loads((tmp_path / "both" / "records" / "a_seed0.json").read_text())
+    recs = _records(tmp_path / "both", "a_seed0")
     assert [(r["checkpoint"], r["step"]) for r in recs] == [("last", 4), ("best", 2)]
     events = RunDir(tmp_path / "r" / "runs" / "a_seed0").read_events()
     assert [e["step"] for e in events if e["event"] == "early_stop"] == [8]

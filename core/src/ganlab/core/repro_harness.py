@@ -16,6 +16,7 @@ their results are written, then one :class:`ReproError` names every failed (arm,
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import traceback
 from collections.abc import Sequence
@@ -163,17 +164,16 @@ class Harness:
             for arm in self.spec.arms:
                 try:
                     per_seed.extend(self.run_one(arm, seed))
-                except Exception as exc:
-                    if isinstance(exc, KeyboardInterrupt):
-                        raise
+                except Exception as exc:  # the other pairs go on; a KeyboardInterrupt stops the run
                     failed.append(f"arm {arm.name!r} seed {seed}: {type(exc).__name__}: {exc}")
                     self.run_dir.log_event(
                         {"event": "arm_failed", "arm": arm.name, "seed": seed, "error": traceback.format_exc()}
                     )
         atomic_write_text(self.run_dir.path / "per_seed.csv", records_to_csv(per_seed))
         records = self.hooks.finish(self, per_seed, aggregate(per_seed, self.group_by, self.metric_columns(per_seed)))
+        partial = f" (PARTIAL: {len(failed)} failed)" if failed else ""
+        self.run_dir.write_results(records, title=f"{self.title}{partial}")
         if failed:
-            self.run_dir.write_results(records, title=f"{self.title} (PARTIAL: {len(failed)} failed)")
             raise ReproError(
                 f"{len(failed)} of {len(self.spec.arms) * len(self.spec.seeds)} runs failed (the other results are "
                 f"in {self.run_dir.path}; rerun to retry only these):\n  " + "\n  ".join(failed)
@@ -196,19 +196,31 @@ class Harness:
 
     def run_one(self, arm: Arm, seed: int) -> list[dict[str, Any]]:
         """One (arm, seed): its saved records when it finished before, else train, pick, evaluate and save."""
-        done = self.record_path(arm, seed)
+        done, fingerprint = self.record_path(arm, seed), self.fingerprint(arm, seed)
         if done.is_file():
-            return json.loads(done.read_text())
+            saved = json.loads(done.read_text())
+            if saved.get("fingerprint") != fingerprint:
+                raise ConfigError(
+                    f"{done} was computed under another protocol or config; delete it (and runs/{arm.name}_seed{seed}) "
+                    "to recompute, or write to another --out-dir"
+                )
+            return saved["records"]
         trainer = self.train(arm, seed)
         out = []
         for which, G, step in self.pick(trainer):
             for rec in self.hooks.evaluate(self, arm, seed, G, trainer):
                 head = {"arm": arm.name, **arm.columns(), "seed": seed, "checkpoint": which, "step": step}
                 out.append({**head, **rec, **self.protocol.as_record()})
-        atomic_write_text(done, json.dumps(out, indent=1))
+        atomic_write_text(done, json.dumps({"fingerprint": fingerprint, "records": out}, indent=1, default=str))
         for rec in out:
             self.run_dir.log_metrics({"event": "arm_result", **rec})
         return out
+
+    def fingerprint(self, arm: Arm, seed: int) -> str:
+        """What a saved (arm, seed) result depends on: the spec (but the other arms and seeds), this arm, its config."""
+        spec = {k: v for k, v in to_dict(self.spec).items() if k not in ("arms", "seeds")}
+        data = {"spec": spec, "arm": to_dict(arm), "run": to_dict(self.train_config(arm, seed))}
+        return hashlib.sha1(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     def train_config(self, arm: Arm, seed: int) -> Any:
         """The arm's training config for ``seed``, with the checkpoint rule's periodic evaluation."""
