@@ -9,7 +9,8 @@ evaluations without improvement), evaluates it with :func:`ganlab.core.metrics.e
 says, and writes ``per_seed.csv``, the aggregate ``results.json/csv`` + ``summary.md`` and one bar figure per metric.
 
 It resumes per (arm, seed): a finished pair's records live in ``records/<arm>_seed<seed>.json`` and are read back,
-not retrained; an interrupted training resumes from its last checkpoint. A failing pair does not stop the others:
+not retrained (refused when the spec, the arm or its training config changed since); an interrupted training resumes
+from its last checkpoint. A failing pair does not stop the others:
 their results are written, then one :class:`ReproError` names every failed (arm, seed).
 """
 
@@ -257,7 +258,8 @@ class Harness:
             trainer.best.mode = rule.direction
         if not rule.patience:
             trainer.fit()
-        else:  # stop after `patience` evaluations without improvement (the history is read back on resume)
+        else:  # stop after `patience` evaluations without improvement (the history is read back on resume);
+            # each chunk of `every` steps ends with a checkpoint, so an early stop is resumable too
             while trainer.step < cfg.train.steps and not patience_exhausted(
                 self._history(run_dir, rule.metric), rule.metric, rule.direction, rule.patience
             ):

@@ -148,7 +148,8 @@ class ConditioningSpec:
 class CheckpointRule:
     """Which generator is evaluated: the ``last`` one, the ``best`` by ``metric`` over evaluations every ``every``
     steps (``mode`` None: lower is better for FID and KID, higher otherwise), or both (``best_and_last``, each record
-    saying which); ``patience`` > 0 stops a run after that many evaluations without improvement."""
+    saying which); ``patience`` > 0 stops a run after that many evaluations without improvement. The periodic
+    evaluations are the trainer's (``eval.every``), against the whole training set."""
 
     choice: Literal["last", "best", "best_and_last"] = "last"
     metric: str = "fid"
