@@ -85,6 +85,8 @@ def test_every_experiment_runs_at_smoke_scale(tmp_path, name):
         # issue 11: IS (10 splits) in every result; best (periodic FID) and last generators both reported
         assert all(np.isfinite(r["is"]) and r["is"] >= 1.0 for r in rows)
         per_seed = list(csv.DictReader(io.StringIO((run_dir.path / "per_seed.csv").read_text())))
-        assert all(int(r["is_splits"]) == 10 for r in per_seed)
+        assert all(int(r["eval_is_splits"]) == 10 for r in per_seed)
+        # issue 20: every record, per seed and aggregated, carries core's protocol columns
+        assert all(r["eval_network"] == "random:lenet" and r["eval_resize"] == "none" for r in [*per_seed, *rows])
         if name != "table2":
             assert {r["checkpoint"] for r in per_seed} == {"best", "last"}

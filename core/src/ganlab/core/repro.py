@@ -4,6 +4,10 @@ A package lists its experiments in a module-level ``EXPERIMENTS`` dict and names
 entry-point group (``diagan = "ganlab.diagan.repro:EXPERIMENTS"``). Each experiment has one YAML config with a
 ``scales:`` section, so every scale runs the same code path. ``ganlab repro list`` / ``ganlab repro run`` and the
 package's own ``ganlab <package> repro EXP`` all call :func:`run_experiment`.
+
+An experiment may declare its evaluation protocol in core (``Experiment.protocol``: scale -> an
+:class:`~ganlab.core.evaluation.protocol.EvalProtocol`, e.g. :func:`protocol_from_config` for a config with a
+``protocol:`` section run by :mod:`ganlab.core.repro_harness`); ``ganlab repro show EXP`` says it in words.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from ganlab.core.results import RunDir
 
 # run(config_path, scale, overrides, run_dir) -> result records (flat dicts), also written by the caller
 Runner = Callable[[Path, str, Sequence[str], RunDir], list[dict[str, Any]]]
+# protocol(scale) -> the experiment's EvalProtocol at that scale (or, for an evaluation outside it, its words)
+ProtocolOf = Callable[[str], Any]
 
 
 @dataclass
@@ -36,6 +42,31 @@ class Experiment:
     run: Runner
     scales: tuple[str, ...] = SCALES
     status: dict[str, str] = field(default_factory=dict)  # scale -> "ok" | "pending: why"
+    protocol: ProtocolOf | None = None  # None: the package has not declared its evaluation protocol in core yet
+
+
+def protocol_from_config(config: str | Path, section: str = "protocol") -> ProtocolOf:
+    """``scale -> EvalProtocol`` read from the ``protocol:`` section of an experiment config (unknown keys fail)."""
+
+    def protocol(scale: str) -> Any:
+        from ganlab.core.config import from_dict, read_yaml, select_scale
+        from ganlab.core.evaluation.protocol import EvalProtocol
+
+        data = select_scale(read_yaml(config), scale)
+        return from_dict(EvalProtocol, data.get(section) or {}, where=section)
+
+    return protocol
+
+
+def describe_protocol(exp: Experiment, scale: str) -> str:
+    """The experiment's evaluation protocol at ``scale`` in words, or an honest line that it is not declared."""
+    if exp.protocol is None:
+        return (
+            f"The evaluation protocol of {exp.paper}/{exp.name} is not yet declared in core (ganlab.core.evaluation); "
+            f"its package's repro.py and README describe it."
+        )
+    protocol = exp.protocol(scale)
+    return protocol if isinstance(protocol, str) else protocol.describe()
 
 
 def all_experiments() -> dict[str, Experiment]:
@@ -99,8 +130,8 @@ def _walk(node: Any, key: str) -> list[Any]:
 def requirements(exp: Experiment, scale: str) -> list[str]:
     """What running ``exp`` at ``scale`` needs that this machine lacks: datasets, pretrained weights, a GPU.
 
-    Read from the experiment's config at that scale (every ``data: {name, root, split}`` and every
-    ``extractor``); an empty list means it runs here.
+    Read from the experiment's config at that scale (every ``data: {name, root, split}``, every ``extractor`` and
+    every evaluation ``network: {name}``); an empty list means it runs here.
     """
     from ganlab.core.config import read_yaml, select_scale
     from ganlab.core.data.presence import dataset_present
@@ -119,7 +150,8 @@ def requirements(exp: Experiment, scale: str) -> list[str]:
             name = data["name"]
             if dataset_present(name, data.get("root"), data.get("split") or "train") is False:
                 needs.append(f"dataset {name}")
-    for ext in _walk(cfg, "extractor"):
+    nets = [n.get("name") for n in _walk(cfg, "network") if isinstance(n, dict)]  # an EvalProtocol's network
+    for ext in [*_walk(cfg, "extractor"), *nets]:
         if isinstance(ext, str) and not weights_present(ext):
             needs.append(f"{ext} weights")
     if scale == "paper":
@@ -201,4 +233,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         return _run_cli(keys, a)
 
     pr.set_defaults(func=run)
+    ps = sub.add_parser("show", help="an experiment's evaluation protocol, in words")
+    ps.add_argument("experiment", help="a package/name key (see `ganlab repro list`)")
+    ps.add_argument("--scale", choices=SCALES, default="paper")
+    ps.set_defaults(func=_show)
     p.set_defaults(func=lambda a: (p.print_help(), 0)[1])
+
+
+def _show(args: argparse.Namespace) -> int:
+    exp = get_experiment(args.experiment)
+    if args.scale not in exp.scales:
+        raise GanlabError(f"{args.experiment} has no {args.scale!r} scale (it has: {', '.join(exp.scales)})")
+    print(f"{args.experiment} ({args.scale}): {exp.description}")
+    print(describe_protocol(exp, args.scale))
+    return 0

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from ganlab.core.evaluation.protocol import SELECTABLE  # metric -> the ``eval.metrics`` entry that produces it
+
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
 
@@ -102,18 +104,6 @@ class TrainConfig:
                 raise ValueError(f"train.{key} must be >= 0 (0 turns it off), got {getattr(self, key)}")
         if self.keep_last < 1:
             raise ValueError(f"train.keep_last must be >= 1 (checkpoints kept), got {self.keep_last}")
-
-
-# metric -> the ``eval.metrics`` entry that produces it
-SELECTABLE = {
-    "fid": "fid",
-    "kid": "kid",
-    "is": "is",
-    "precision": "prdc",
-    "recall": "prdc",
-    "density": "prdc",
-    "coverage": "prdc",
-}
 
 
 @dataclass

@@ -5,8 +5,9 @@ iterations and keeps the generator with the best FID; the last generator can be 
 (the low-retention rows of Instance Selection's Table 3). With ``eval.select_best: fid`` the trainer keeps the
 G_ema (or G) of the best evaluation so far as ``best_G.pt`` in the run directory (the format of ``G_ema.pt``, read by
 ``load_generator``) and its record as ``best.json``; ``fit`` reports best and last. Lower is better for FID and KID,
-higher for the others. On resume the record is kept when it is not newer than the checkpoint, dropped otherwise
-(the evaluations after the checkpoint are rerun).
+higher for the others, unless ``mode`` says otherwise (the comparison is ``ganlab.core.evaluation.selection.better``,
+shared with the reproduction harness's checkpoint rule). On resume the record is kept when it is not newer than the
+checkpoint, dropped otherwise (the evaluations after the checkpoint are rerun).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ganlab.core.evaluation.selection import LOWER_IS_BETTER, better, metric_value
 from ganlab.core.fileio import atomic_write_text
 from ganlab.core.train.config import SELECTABLE
 
@@ -22,29 +24,14 @@ __all__ = ["BEST_FILE", "LOWER_IS_BETTER", "SELECTABLE", "BestSelector", "metric
 
 BEST_FILE = "best_G.pt"
 BEST_RECORD = "best.json"
-LOWER_IS_BETTER = ("fid", "kid")
-
-
-def metric_value(records: list[dict[str, Any]], name: str) -> float | None:
-    """The value of metric ``name`` among evaluation records (``{"metric", "value", ...}``), or None."""
-    for rec in records:
-        if rec.get("metric") == name:
-            return float(rec["value"])
-    return None
-
-
-def better(a: float, b: float | None, metric: str) -> bool:
-    """``a`` improves on ``b`` (None: nothing yet); ties keep the earlier checkpoint."""
-    if b is None:
-        return a == a  # not NaN
-    return a < b if metric in LOWER_IS_BETTER else a > b
 
 
 class BestSelector:
     """Keeps the best generator by ``metric`` over the evaluations of one run."""
 
-    def __init__(self, metric: str, run_path: Path, is_main: bool = True) -> None:
+    def __init__(self, metric: str, run_path: Path, is_main: bool = True, mode: str | None = None) -> None:
         self.metric = metric
+        self.mode = mode  # "min" / "max"; None: the metric's usual direction
         self.path = Path(run_path) / BEST_FILE
         self.record_path = Path(run_path) / BEST_RECORD
         self.is_main = is_main
@@ -79,7 +66,7 @@ class BestSelector:
         if value is None:
             return False
         self.last_step, self.last_value = int(trainer.step), value
-        if not better(value, self.best_value, self.metric):
+        if not better(value, self.best_value, self.metric, self.mode):
             return False
         self.best_step, self.best_value = int(trainer.step), value
         if self.is_main:

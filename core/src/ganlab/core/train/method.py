@@ -18,7 +18,8 @@ options here, e.g. a window that cannot fit in the steps; D must provide the out
 Batches are dicts of tensors on ``run.device``: ``image`` (B, C, H, W) in [-1, 1] or (B, 2) for toys, ``label``
 (B,) int64, ``index`` (B,) int64 (dataset positions), optional ``group`` and ``cond`` (instance features, IC-GAN).
 
-The ``run`` argument is the trainer. Methods may read: ``run.G``, ``run.D`` (wrapped for DDP; call them),
+The ``run`` argument is the trainer, typed as :class:`ganlab.core.train.run.Run` (methods never import the trainer,
+which imports them). Methods may read: ``run.G``, ``run.D`` (wrapped for DDP; call them),
 ``run.G_ema``, ``run.models`` / ``run.optimizers`` (dicts by name), ``run.loss`` (a :class:`~ganlab.core.losses.GanLoss`
 with per-sample ``d_real``, ``d_fake``, ``g``), ``run.cfg`` (:class:`ExperimentConfig`), ``run.step`` (finished G
 steps), ``run.epoch`` (real instances seen / dataset size), ``run.dataset``, ``run.device``, ``run.accelerator``,
@@ -31,15 +32,13 @@ sampler, e.g. Dia-GAN's uniform stream for the auxiliary D), ``run.set_sampler(n
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from ganlab.core.registry import Registry
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ganlab.core.train.trainer import Trainer
+from ganlab.core.train.run import Run
 
 Batch = dict[str, torch.Tensor]
 
@@ -63,22 +62,22 @@ class Method:
         self.options = options if options is not None else self.Options()
 
     # ------------------------------------------------------------------------------------------------ set-up
-    def validate(self, run: Trainer) -> None:
+    def validate(self, run: Run) -> None:
         """Raise a clear error for options that cannot work with this run's config, data or models; runs before any
         file is written (``run.cfg``, ``run.dataset``, ``run.models`` exist; nothing is trained yet)."""
 
-    def setup(self, run: Trainer) -> None:
+    def setup(self, run: Run) -> None:
         """Called once, after models, optimisers and the dataset exist and before any step."""
 
-    def sampler(self, run: Trainer):
+    def sampler(self, run: Run):
         """The index sampler of the ``"main"`` stream; ``None`` means uniform shuffling."""
         return None
 
     # --------------------------------------------------------------------------------------------------- data
-    def next_real(self, run: Trainer) -> Batch:
+    def next_real(self, run: Run) -> Batch:
         return run.next_batch("main")
 
-    def sample_fake(self, run: Trainer, n: int, real: Batch | None = None) -> Batch:
+    def sample_fake(self, run: Run, n: int, real: Batch | None = None) -> Batch:
         """Draw z ~ N(0, I) and labels uniformly (conditional G), and generate ``n`` images."""
         z = torch.randn(n, run.z_dim, device=run.device)
         out: Batch = {"z": z}
@@ -90,13 +89,13 @@ class Method:
         return out
 
     # ------------------------------------------------------------------------------------------------- losses
-    def d_forward(self, run: Trainer, batch: Batch, module=None) -> dict[str, torch.Tensor]:
+    def d_forward(self, run: Run, batch: Batch, module=None) -> dict[str, torch.Tensor]:
         """D's outputs (a dict with ``adv`` of shape (B,)) on a batch, conditioned as the batch says."""
         d = module if module is not None else run.D
         return d(batch["image"], y=batch.get("label") if run.num_classes else None, feat=batch.get("cond"))
 
     # Losses return (loss, logs); log values may be detached tensors (read once per log record, no sync per step).
-    def d_loss(self, run: Trainer, real: Batch, fake: Batch) -> tuple[torch.Tensor, dict[str, float]]:
+    def d_loss(self, run: Run, real: Batch, fake: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         fake = {**fake, "image": fake["image"].detach()}
         out_r = self.d_forward(run, real)
         out_f = self.d_forward(run, fake)
@@ -111,10 +110,10 @@ class Method:
             logs["d_class_loss"] = cls.detach()
         return loss, logs
 
-    def after_d_step(self, run: Trainer, real: Batch, fake: Batch) -> None:
+    def after_d_step(self, run: Run, real: Batch, fake: Batch) -> None:
         """Called after every D step (``n_dis`` times per G step)."""
 
-    def g_loss(self, run: Trainer, fake: Batch) -> tuple[torch.Tensor, dict[str, float]]:
+    def g_loss(self, run: Run, fake: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         out = self.d_forward(run, fake)
         loss = run.loss.g(out["adv"]).mean()
         logs = {"g_loss": loss.detach()}
@@ -125,7 +124,7 @@ class Method:
             logs["g_class_loss"] = cls.detach()
         return loss, logs
 
-    def on_step_end(self, run: Trainer) -> None:
+    def on_step_end(self, run: Run) -> None:
         """Called after each G step; ``run.step`` counts finished G steps."""
 
     # --------------------------------------------------------------------------------------------- checkpoint
@@ -135,12 +134,12 @@ class Method:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         pass
 
-    def grid_features(self, run: Trainer, n: int) -> torch.Tensor | None:
+    def grid_features(self, run: Run, n: int) -> torch.Tensor | None:
         """Instance features (n, feat_dim) for the fixed-z sample grids of an instance-conditioned G (IC-GAN);
         ``None`` skips the grids for such a G."""
         return None
 
-    def instance_scores(self, run: Trainer) -> dict[str, Any] | None:
+    def instance_scores(self, run: Run) -> dict[str, Any] | None:
         """Per-training-instance scores this method computes, for side-by-side comparison of methods.
 
         A dict ``{score_name: array of shape (len(run.dataset),)}`` aligned with dataset positions (``index``),
@@ -150,7 +149,7 @@ class Method:
         """
         return None
 
-    def on_resume(self, run: Trainer) -> None:
+    def on_resume(self, run: Run) -> None:
         """Called when resuming, after ``load_state_dict`` and before the streams' sampler states are restored:
         re-install any sampler the method swapped in during training (``run.set_sampler``), so the saved sampler
         state lands in a sampler of the same kind."""
