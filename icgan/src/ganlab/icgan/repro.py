@@ -227,7 +227,11 @@ def _aggregate(records: list[dict[str, Any]], keys: Sequence[str]) -> list[dict[
         agg: dict[str, Any] = dict(zip(keys, key))
         agg["seed"] = f"mean ± std of {len(rows)}"
         for c, v in rows[0].items():
-            if c in keys or c == "seed" or isinstance(v, bool) or not isinstance(v, (int, float)):
+            if c in keys or c == "seed":
+                continue
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                if all(r.get(c) == v for r in rows):  # the protocol (extractor, draws, checkpoint...) carries over
+                    agg[c] = v
                 continue
             vals = np.array([r[c] for r in rows if isinstance(r.get(c), (int, float))], dtype=np.float64)
             agg[c] = float(np.mean(vals))
