@@ -74,15 +74,15 @@ def test_pytorch_fid_rows_use_inception_without_transform_input():
 # ------------------------------------------------------------------------------------ 2. P/R/D/C reference
 def test_prdc_reference_is_a_seeded_random_draw_over_classes():
     labels = np.repeat(np.arange(10), 500)  # a class-sorted reference, as ImageNet val in class order
-    idx = ev.reference_draw(len(labels), 1000, "random", seed=7)
+    idx = ev.draw_reference(len(labels), 1000, "random", seed=7)
     assert np.array_equal(idx, np.random.default_rng(7).permutation(len(labels))[:1000])
-    assert np.array_equal(idx, ev.reference_draw(len(labels), 1000, "random", seed=7))
-    assert not np.array_equal(idx, ev.reference_draw(len(labels), 1000, "random", seed=8))
+    assert np.array_equal(idx, ev.draw_reference(len(labels), 1000, "random", seed=7))
+    assert not np.array_equal(idx, ev.draw_reference(len(labels), 1000, "random", seed=8))
     counts = np.bincount(labels[idx], minlength=10)
     assert set(labels[idx].tolist()) == set(range(10))
     assert chisquare(counts).pvalue > 1e-3  # proportional to the (uniform) class sizes
     # the old rule: the first n of a class-sorted split hold two classes only
-    assert set(labels[ev.reference_draw(len(labels), 1000, "first")].tolist()) == {0, 1}
+    assert set(labels[ev.draw_reference(len(labels), 1000, "first")].tolist()) == {0, 1}
     for name in RUNNABLE:
         assert _paper(name).experiment.reference_draw == "random"
 

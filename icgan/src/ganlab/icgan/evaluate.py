@@ -50,7 +50,7 @@ def check_choice(value: str, choices: Sequence[str], what: str) -> str:
     return value
 
 
-def reference_draw(n_total: int, n: int | None, how: str = "random", seed: int = 0) -> np.ndarray:
+def draw_reference(n_total: int, n: int | None, how: str = "random", seed: int = 0) -> np.ndarray:
     """Positions of the ``n`` reference features that P/R/D/C use: ``random`` (a seeded permutation's first ``n``,
     as the official PRDC reference is drawn from a shuffled set), ``first`` (the first ``n``: a class-sorted split
     then covers only its first classes) or ``all``."""
@@ -165,6 +165,7 @@ def evaluate_generator(
     n_fake: int = 50000,
     n_real: int | None = None,
     n_prdc: int | None = None,
+    reference_draw: str = "random",
     lpips_pairs: int = 0,
     seed: int = 0,
     split: str | None = None,
@@ -172,7 +173,9 @@ def evaluate_generator(
     batch_size: int = 256,
 ) -> dict[str, Any]:
     """Metrics of an IC-GAN's samples (conditionings drawn from ``stored``) against ``reference``, with the
-    protocol. ``extractor``: a core extractor or its name; IS uses its logits (log-probabilities for Inception)."""
+    protocol. ``extractor``: a core extractor or its name; IS uses its logits (log-probabilities for Inception).
+    P/R/D/C compare ``n_prdc`` reference features (drawn as ``reference_draw`` says) with the first ``n_prdc``
+    samples."""
     from ganlab.core.metrics.inception_score import inception_score
     from ganlab.icgan.features import resolve_extractor
     from ganlab.icgan.generate import Sampler
@@ -191,9 +194,11 @@ def evaluate_generator(
             out.update(feature_metrics(real, fake, ["fid"]))
         pr = [m for m in feat_m if m != "fid"]
         if pr:
-            n_pr = n_prdc or max(len(real), len(fake))
-            out.update(feature_metrics(real[:n_pr], fake[:n_pr], pr))
-            out["n_prdc"] = int(min(n_pr, len(real), len(fake)))
+            n_pr = min(n_prdc or max(len(real), len(fake)), len(real), len(fake))
+            idx = draw_reference(len(real), n_pr, reference_draw)
+            out.update(feature_metrics(real[idx], fake[:n_pr], pr))
+            out["n_prdc"] = int(n_pr)
+            out["reference_draw"] = reference_draw
         out.update(protocol(ext, reference, len(real), n_fake, split))
     if "is" in metrics:
         if name is None:

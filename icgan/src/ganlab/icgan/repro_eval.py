@@ -254,7 +254,7 @@ def evaluate_run(ctx: Context, run: Trained, stored: Any, sample_seed: int, arm:
         rec.update(ev.feature_metrics(real, fake, fid_m))
         if pr_m:
             n_pr = min(p.n_prdc or max(len(real), len(fake)), len(real), len(fake))
-            idx = ev.reference_draw(len(real), n_pr, p.reference_draw, seed=p.reference_seed)
+            idx = ev.draw_reference(len(real), n_pr, p.reference_draw, seed=p.reference_seed)
             rec.update(ev.feature_metrics(real[idx], fake[:n_pr], pr_m))
             rec["n_prdc"] = int(n_pr)
         rec.update(ev.protocol(ctx.extractor, ctx.reference, len(real), len(fake), ctx.split))
