@@ -51,7 +51,6 @@ def _tv_transform_input(x: torch.Tensor) -> torch.Tensor:
 
 
 def test_pytorch_fid_rows_use_inception_without_transform_input():
-    from ganlab.core.features.extractors import TorchvisionInception
     from ganlab.icgan.repro_eval import extractor_options
 
     for name in PYTORCH_FID:
@@ -61,11 +60,12 @@ def test_pytorch_fid_rows_use_inception_without_transform_input():
     # the rows' network with their options, random weights (no download), a small input size to stay fast
     off = eval_extractor(_paper("table1_imagenet64").experiment, "random:inception", image_size=75).eval()
     assert off.net.transform_input is False and off.options["transform_input"] is False
-    on = TorchvisionInception(random_init=True, seed=0, transform_input=True, image_size=75).eval()
     x = torch.rand(2, 3, 64, 64) * 2 - 1
     with torch.no_grad():
-        f_on, f_off = on(x), off(x)
+        f_off = off(x)
         f_hand = off.net(_tv_transform_input(off._prepare(x)))
+        off.net.transform_input = True  # the same weights with torchvision's default for the Google weights
+        f_on = off(x)
     # the flag matters: the features differ, and True equals False after torchvision's transform written out
     assert not torch.allclose(f_on, f_off, atol=1e-4)
     torch.testing.assert_close(f_on, f_hand, atol=1e-4, rtol=1e-4)
@@ -132,6 +132,24 @@ def test_best_checkpoint_is_the_lowest_training_fid_step(tiny, tmp_path):
         assert p.checkpoint == "best" and p.best_every >= 1
 
 
+def test_training_fid_monitor_draws_over_all_training_instances():
+    from ganlab.icgan.features import InstanceFeatures
+    from ganlab.icgan.neighbours import Neighbourhoods
+    from ganlab.icgan.repro_eval import TrainingInstances
+
+    rng = np.random.default_rng(0)
+    feats = InstanceFeatures.from_arrays(rng.normal(size=(50, 4)))
+    idx = np.stack([(np.arange(50) + j) % 50 for j in (1, 2, 3)], 1)
+    nb = Neighbourhoods(idx, np.ones((50, 3), np.float32), feats.fingerprint)
+    labels = np.arange(50) % 7
+    src = TrainingInstances(SimpleNamespace(features=feats, neighbourhoods=nb), labels)
+    pos, lab = src.draw(50000, np.random.default_rng(1))
+    assert chisquare(np.bincount(pos, minlength=50)).pvalue > 1e-3  # uniform over all 50 instances
+    ok = [(lab == labels[(pos + j) % 50]) for j in (1, 2, 3)]
+    assert np.all(np.any(ok, 0))  # each label is one of the instance's neighbours' labels
+    torch.testing.assert_close(src.conditioning(pos[:5]), feats.get(pos[:5]))
+
+
 # ------------------------------------------------------------------------------------ 5. LT conditionings
 def _long_tail() -> np.ndarray:
     counts = [600, 250, 90, 40, 12, 5]
@@ -190,26 +208,31 @@ def test_lt_baseline_labels_follow_the_training_distribution():
 
 
 # ------------------------------------------------------------------------------------ 7./8. splits, arms
-@pytest.fixture(scope="module")
-def coco_smoke(tmp_path_factory):
-    from ganlab.core.repro import run_experiment
+def test_each_reference_split_gets_as_many_samples_as_images(tmp_path):
+    from ganlab.core.results import RunDir
+    from ganlab.icgan.repro import arm_instances, train
+    from ganlab.icgan.repro_eval import Context, evaluate_run
 
-    return run_experiment(EXPERIMENTS["table2_coco128"], "smoke", out_dir=tmp_path_factory.mktemp("coco"))[1]
-
-
-def test_each_reference_split_gets_as_many_samples_as_images(coco_smoke):
-    rows = [r for r in coco_smoke if isinstance(r.get("seed"), int)]
-    assert rows
-    for r in rows:
-        assert r["n_fake_rule"] == "reference"
-        assert r["n_real"] == 40 and r["n_fake"] == 40  # the training split (n_real 40)
-        assert r["n_real_again"] == 24 and r["n_fake_again"] == 24  # the second, smaller split
+    # the COCO-Stuff smoke protocol: the training split capped at 40 images, a second split of 24 ("again")
+    cfg = load(
+        EXPERIMENTS["table2_coco128"].config, "smoke", ["experiment.checkpoint=last", "experiment.metrics=[fid]"]
+    )
+    p = cfg.experiment
+    assert p.n_fake == "reference" and p.instance_set == "reference" and p.extra_references[0]["n_real"] == 24
+    ctx = Context(cfg, RunDir(tmp_path / "exp"))
+    arm = next(a for a in p.arms if a.name == "icgan")
+    run = train(arm_config(cfg, arm, 0, tmp_path / "runs"))
+    rec = evaluate_run(ctx, run, arm_instances(ctx, run, arm), 0, arm="icgan_seed0")
+    assert rec["n_fake_rule"] == "reference"
+    assert rec["n_real"] == 40 and rec["n_fake"] == 40  # the training split
+    assert rec["n_real_again"] == 24 and rec["n_fake_again"] == 24  # the second, smaller split: its own count
+    assert rec["stored_again"] == 24  # sampled from that split's own 24 images' features
     for name in ("table2_coco128", "table2_coco256", "table4_imagenet_lt64"):
         assert _paper(name).experiment.n_fake == "reference"
     assert _paper("table2_coco128").experiment.instance_set == "reference"
 
 
-def test_paper_tables_have_the_transfer_and_biggan_ch64_da_arms(coco_smoke):
+def test_paper_tables_have_the_transfer_and_biggan_ch64_da_arms():
     for name, res in (("table2_coco128", 128), ("table2_coco256", 256)):
         cfg = _paper(name)
         arms = {a.name: a for a in cfg.experiment.arms}
@@ -223,6 +246,5 @@ def test_paper_tables_have_the_transfer_and_biggan_ch64_da_arms(coco_smoke):
     assert da.model.backbone == "biggan256_ch64" and da.method.name == "icgan_baseline"
     assert da.method.options["hflip"] is True and da.optim.d_lr == pytest.approx(4e-4)
     assert "biggan_ch64_da" in [a.name for a in load(EXPERIMENTS["table3_imagenet256"].config, "smoke").experiment.arms]
-    # the transfer arm ran at smoke scale, sampled from the experiment dataset's (digits) instances
-    transf = [r for r in coco_smoke if r.get("arm") == "icgan_transf" and isinstance(r.get("seed"), int)]
-    assert transf and all(r["transfer"] is True and r["stored"] == 8 for r in transf)
+    smoke = {a.name: a for a in load(EXPERIMENTS["table2_coco128"].config, "smoke").experiment.arms}
+    assert smoke["icgan_transf"].transfer  # runs in test_repro's smoke (trained on mnist5k, sampled from digits)

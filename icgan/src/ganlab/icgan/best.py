@@ -26,11 +26,12 @@ def attach_best(trainer: Any, every: int, score_fn: ScoreFn, metric: str = "fid"
 
         raise ConfigError(f"checkpoint: best needs best_every >= 1 (steps between evaluations), got {every}")
     sel = BestSelector(metric, trainer.run_dir.path, trainer.is_main)
+    sel.restore(trainer.step)  # a resumed run keeps the best of the steps before its checkpoint
     inner = trainer.method.on_step_end
 
     def on_step_end(run: Any) -> None:
         inner(run)
-        if run.step % every == 0:
+        if run.is_main and run.step % every == 0:  # the main process scores and exports, as core's evaluation
             g = run.G_ema
             was_training = g.training
             try:

@@ -32,6 +32,7 @@ from ganlab.icgan import evaluate as ev
 from ganlab.icgan.repro_eval import (
     Context,
     Trained,
+    TrainingInstances,
     _logits_of,
     apply_instance_draw,
     baseline_label_probs,
@@ -120,6 +121,8 @@ class Protocol:
         ev.check_choice(self.checkpoint, ev.CHECKPOINTS, "checkpoint")
         if isinstance(self.n_fake, str) and self.n_fake != "reference":
             raise ConfigError(f"experiment.n_fake must be a number or 'reference', got {self.n_fake!r}")
+        if self.checkpoint == "best" and (self.best_every < 1 or self.best_n_fake < 2):
+            raise ConfigError("checkpoint: best needs best_every >= 1 and best_n_fake >= 2")
 
 
 @dataclass
@@ -184,7 +187,10 @@ def train_fid_monitor(ctx: Context) -> tuple[int, Any] | None:
 
     def score(trainer: Any) -> float:
         run = Trained(trainer)
-        stored = stored_instances(run, len(run.method.features), "all") if run.is_icgan else None
+        stored = None
+        if run.is_icgan:
+            cc = run.method.class_conditional
+            stored = TrainingInstances(run.method, np.asarray(trainer.dataset.labels) if cc else None)
         real = ctx.real(ctx.train_data, key="train_monitor")
         fn = sample_fn(run, stored, 0, label_p=baseline_label_probs(ctx, run))
         fake = ev.fake_features(ctx.extractor, fn, p.best_n_fake, device=ctx.device, batch_size=p.eval_batch_size)

@@ -173,6 +173,33 @@ def _device() -> torch.device:
     return PartialState().device
 
 
+class TrainingInstances:
+    """Every training instance as a sampling source, read on demand (the official training-time FID draws
+    conditionings uniformly over all N instances; N x 2048 features of ImageNet are never copied into memory).
+    A class-conditional G gets the label of a random neighbour, as in training."""
+
+    def __init__(self, method: Any, labels: np.ndarray | None = None) -> None:
+        self.features, self.nb = method.features, method.neighbourhoods
+        self.labels = None if labels is None else np.asarray(labels, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    @property
+    def dim(self) -> int:
+        return self.features.dim
+
+    def draw(self, n: int, generator: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
+        pos = generator.integers(0, len(self), size=n)
+        if self.labels is None:
+            return pos, None
+        nb = self.nb.indices[pos, generator.integers(0, self.nb.k, size=n)]
+        return pos, self.labels[nb]
+
+    def conditioning(self, pos: np.ndarray, device: Any = "cpu") -> torch.Tensor:
+        return self.features.get(np.asarray(pos)).to(device)
+
+
 def apply_instance_draw(stored: Any, how: str, train_labels: np.ndarray | None) -> Any:
     """``stored`` drawn ``uniform`` (as is) or ``class_balanced``: a uniform class, then one of its instances."""
     ev.check_choice(how, ev.INSTANCE_DRAWS, "instance_draw")
@@ -267,6 +294,7 @@ def evaluate_run(ctx: Context, run: Trained, stored: Any, sample_seed: int, arm:
                 own = stored
                 if p.instance_set == "reference" and run.is_icgan:  # this split's own images condition G
                     own = ctx.dataset_instances(run, ref_ds, (arm, tag))
+                    rec[f"stored_{tag}"] = len(own)
                 ref_fake = ev.fake_features(
                     ctx.extractor,
                     sample_fn(run, own, sample_seed, label_p=label_p),
