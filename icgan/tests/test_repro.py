@@ -36,6 +36,13 @@ def test_smoke(name, tmp_path):
     if EXPERIMENTS[name].config.stem != "figure1":
         for rec in records:
             assert {"extractor", "weights_sha256", "reference", "reference_split", "n_real", "n_fake"} <= set(rec)
+            protocol = {"transform_input", "resize", "reference_draw", "instance_draw", "label_draw", "checkpoint"}
+            assert protocol <= set(rec)
+            if isinstance(rec.get("seed"), int):  # smoke keeps the best-training-FID G (evaluated every step)
+                assert rec["checkpoint"] == "best" and rec["best_step"] in (1, 2)
+        if name.startswith("table2_coco"):  # the transf. arm: sampled from the experiment dataset's instances
+            transf = [r for r in records if r.get("arm") == "icgan_transf"]
+            assert transf and all(r["transfer"] is True and r["stored"] == 8 for r in transf)
             assert rec.get("fid", 0) >= 0
     else:
         assert all((run_dir.path / r["sheet"]).is_file() for r in records)

@@ -21,6 +21,12 @@ from ganlab.core.errors import ConfigError
 FEATURE_METRICS = ("fid", "precision", "recall", "density", "coverage")
 METRICS = (*FEATURE_METRICS, "is", "lpips")
 LT_GROUPS = {"many": (101, None), "medium": (20, 100), "few": (0, 19)}
+# protocol choices (experiment fields of the same names; every result record carries them)
+REFERENCE_DRAWS = ("first", "random", "all")  # which reference features P/R/D/C use when n_prdc < N real
+INSTANCE_DRAWS = ("uniform", "class_balanced")  # how conditionings are drawn from the stored instances
+LABEL_DRAWS = ("uniform", "train_distribution")  # how a class-conditional BigGAN baseline draws its labels
+CHECKPOINTS = ("last", "best")  # the evaluated generator: the last G_ema, or the one with the best training FID
+INSTANCE_SETS = ("train", "reference")  # conditionings: stored training instances, or each reference split's own
 
 
 def check_metrics(metrics: Sequence[str]) -> list[str]:
@@ -36,6 +42,43 @@ def reference_indices(n_total: int, n_real: int | None, seed: int = 0) -> np.nda
     if n_real is None or n_real >= n_total:
         return np.arange(n_total)
     return np.sort(np.random.default_rng(seed).permutation(n_total)[:n_real])
+
+
+def check_choice(value: str, choices: Sequence[str], what: str) -> str:
+    if value not in choices:
+        raise ConfigError(f"experiment.{what} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def draw_reference(n_total: int, n: int | None, how: str = "random", seed: int = 0) -> np.ndarray:
+    """Positions of the ``n`` reference features that P/R/D/C use: ``random`` (a seeded permutation's first ``n``,
+    as the official PRDC reference is drawn from a shuffled set), ``first`` (the first ``n``: a class-sorted split
+    then covers only its first classes) or ``all``."""
+    check_choice(how, REFERENCE_DRAWS, "reference_draw")
+    if how == "all" or n is None or n >= n_total:
+        return np.arange(n_total)
+    if how == "first":
+        return np.arange(int(n))
+    return np.random.default_rng(seed).permutation(n_total)[: int(n)]
+
+
+def class_balanced_probs(labels: np.ndarray) -> np.ndarray:
+    """Draw probabilities of items such that a draw is a uniform class, then a uniform item of that class."""
+    labels = np.asarray(labels, dtype=np.int64)
+    counts = np.bincount(labels)
+    p = 1.0 / (np.count_nonzero(counts) * counts[labels].astype(np.float64))
+    return p / p.sum()
+
+
+def label_probs(how: str, num_classes: int, train_labels: np.ndarray | None = None) -> np.ndarray | None:
+    """Class probabilities of a baseline's labels: None for ``uniform``, the training frequencies otherwise."""
+    check_choice(how, LABEL_DRAWS, "label_draw")
+    if how == "uniform":
+        return None
+    if train_labels is None:
+        raise ConfigError("label_draw: train_distribution needs the training labels")
+    counts = np.bincount(np.asarray(train_labels, dtype=np.int64), minlength=num_classes).astype(np.float64)
+    return counts / counts.sum()
 
 
 def real_features(
@@ -122,6 +165,7 @@ def evaluate_generator(
     n_fake: int = 50000,
     n_real: int | None = None,
     n_prdc: int | None = None,
+    reference_draw: str = "random",
     lpips_pairs: int = 0,
     seed: int = 0,
     split: str | None = None,
@@ -129,7 +173,9 @@ def evaluate_generator(
     batch_size: int = 256,
 ) -> dict[str, Any]:
     """Metrics of an IC-GAN's samples (conditionings drawn from ``stored``) against ``reference``, with the
-    protocol. ``extractor``: a core extractor or its name; IS uses its logits (log-probabilities for Inception)."""
+    protocol. ``extractor``: a core extractor or its name; IS uses its logits (log-probabilities for Inception).
+    P/R/D/C compare ``n_prdc`` reference features (drawn as ``reference_draw`` says) with the first ``n_prdc``
+    samples."""
     from ganlab.core.metrics.inception_score import inception_score
     from ganlab.icgan.features import resolve_extractor
     from ganlab.icgan.generate import Sampler
@@ -148,9 +194,11 @@ def evaluate_generator(
             out.update(feature_metrics(real, fake, ["fid"]))
         pr = [m for m in feat_m if m != "fid"]
         if pr:
-            n_pr = n_prdc or max(len(real), len(fake))
-            out.update(feature_metrics(real[:n_pr], fake[:n_pr], pr))
-            out["n_prdc"] = int(min(n_pr, len(real), len(fake)))
+            n_pr = min(n_prdc or max(len(real), len(fake)), len(real), len(fake))
+            idx = draw_reference(len(real), n_pr, reference_draw)
+            out.update(feature_metrics(real[idx], fake[:n_pr], pr))
+            out["n_prdc"] = int(n_pr)
+            out["reference_draw"] = reference_draw
         out.update(protocol(ext, reference, len(real), n_fake, split))
     if "is" in metrics:
         if name is None:

@@ -40,11 +40,17 @@ class StoredInstances:
     indices: np.ndarray | None = None  # dataset positions (None for transfer images)
     neighbour_labels: np.ndarray | None = None  # (M, k) labels of each instance's neighbours (class-conditional)
     meta: dict[str, Any] = field(default_factory=dict)
+    probs: np.ndarray | None = None  # draw probabilities per stored instance (None: uniform)
 
     def __post_init__(self) -> None:
         self.features = np.asarray(self.features, dtype=np.float32)
         if self.features.ndim != 2 or len(self.features) == 0:
             raise ShapeError(f"stored instances need features (M >= 1, D), got shape {self.features.shape}")
+        if self.probs is not None:
+            self.probs = np.asarray(self.probs, dtype=np.float64)
+            if self.probs.shape != (len(self.features),) or np.any(self.probs < 0):
+                raise ShapeError(f"draw probabilities must be {len(self.features)} non-negative values")
+            self.probs = self.probs / self.probs.sum()
 
     def __len__(self) -> int:
         return int(self.features.shape[0])
@@ -54,8 +60,12 @@ class StoredInstances:
         return int(self.features.shape[1])
 
     def draw(self, n: int, generator: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
-        """``n`` stored-instance positions, uniform with replacement, and (class-conditional) neighbour labels."""
-        pos = generator.integers(0, len(self), size=n)
+        """``n`` stored-instance positions, with replacement (uniform, or by ``probs``), and (class-conditional)
+        neighbour labels."""
+        if self.probs is None:
+            pos = generator.integers(0, len(self), size=n)
+        else:
+            pos = generator.choice(len(self), size=n, p=self.probs)
         labels = None
         if self.neighbour_labels is not None:
             labels = self.neighbour_labels[pos, generator.integers(0, self.neighbour_labels.shape[1], size=n)]

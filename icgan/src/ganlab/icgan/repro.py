@@ -29,6 +29,16 @@ from ganlab.core.repro import Experiment
 from ganlab.core.results import RunDir, atomic_write_bytes
 from ganlab.core.train.config import ExperimentConfig
 from ganlab.icgan import evaluate as ev
+from ganlab.icgan.repro_eval import (
+    Context,
+    Trained,
+    TrainingInstances,
+    _logits_of,
+    apply_instance_draw,
+    baseline_label_probs,
+    evaluate_run,
+    sample_fn,
+)
 
 CONFIGS = Path(__file__).parent / "configs"
 
@@ -39,6 +49,9 @@ class Arm:
 
     name: str = "icgan"
     run: dict[str, Any] = field(default_factory=dict)
+    # True: the arm trains on its own run.data (e.g. ImageNet) and samples from the experiment dataset's instances
+    # ("IC-GAN (BigGAN, transf.)" of Table 2)
+    transfer: bool = False
 
 
 @dataclass
@@ -57,9 +70,20 @@ class Protocol:
     extractor: str = "inception"  # evaluation network; classifier:auto = an in-domain classifier trained here
     extractor_options: dict[str, Any] = field(default_factory=dict)
     eval_classifier: ClassifierSpec = field(default_factory=ClassifierSpec)
-    n_fake: int = 50000
+    n_fake: int | str = 50000  # or "reference": as many samples as each reference split has images
     n_real: int | None = None
-    n_prdc: int | None = None  # P/R/D/C on the first n_prdc real and fake features (the paper: 10k vs 10k)
+    n_prdc: int | None = None  # P/R/D/C on n_prdc real (drawn by reference_draw) and the first n_prdc fake features
+    reference_draw: str = "random"  # first | random | all (random: seeded by reference_seed, as the official)
+    reference_seed: int = 0
+    transform_input: bool = False  # torchvision Inception only: False as BigGAN-PyTorch's (PyTorch FID) network
+    resize: str = "extractor"  # extractor | tf_bilinear (the TF graph's resize of the paper's TF FID / IS)
+    resize_size: int | None = 299
+    instance_draw: str = "uniform"  # uniform | class_balanced (a uniform class, then one of its instances)
+    label_draw: str = "uniform"  # a class-conditional baseline's labels: uniform | train_distribution
+    instance_set: str = "train"  # train | reference: extra reference splits sampled from their own images
+    checkpoint: str = "last"  # last | best (the G_ema with the best training FID, every best_every steps)
+    best_every: int = 5000
+    best_n_fake: int = 10000
     reference_split: str | None = None  # None: the training split (the official training monitor)
     stored: int = 1000
     selection: Literal["kmeans", "random", "all"] = "kmeans"
@@ -87,6 +111,18 @@ class Protocol:
         names = [a.name for a in self.arms]
         if len(set(names)) != len(names):
             raise ConfigError(f"arm names must be unique, got {names}")
+        from ganlab.core.features.resize import RESIZES
+
+        ev.check_choice(self.reference_draw, ev.REFERENCE_DRAWS, "reference_draw")
+        ev.check_choice(self.resize, RESIZES, "resize")
+        ev.check_choice(self.instance_draw, ev.INSTANCE_DRAWS, "instance_draw")
+        ev.check_choice(self.label_draw, ev.LABEL_DRAWS, "label_draw")
+        ev.check_choice(self.instance_set, ev.INSTANCE_SETS, "instance_set")
+        ev.check_choice(self.checkpoint, ev.CHECKPOINTS, "checkpoint")
+        if isinstance(self.n_fake, str) and self.n_fake != "reference":
+            raise ConfigError(f"experiment.n_fake must be a number or 'reference', got {self.n_fake!r}")
+        if self.checkpoint == "best" and (self.best_every < 1 or self.best_n_fake < 2):
+            raise ConfigError("checkpoint: best needs best_every >= 1 and best_n_fake >= 2")
 
 
 @dataclass
@@ -98,6 +134,7 @@ class ReproConfig:
 def load(config: str | Path, scale: str | None = None, overrides: Sequence[str] = ()) -> ReproConfig:
     """The experiment config, every arm's training config validated (unknown keys fail before any work)."""
     cfg = load_config(ReproConfig, config, list(overrides), scale)
+    cfg.experiment.validate()
     for arm in cfg.experiment.arms:
         arm_config(cfg, arm, 0, Path("."))
     return cfg
@@ -105,6 +142,8 @@ def load(config: str | Path, scale: str | None = None, overrides: Sequence[str] 
 
 def arm_config(cfg: ReproConfig, arm: Arm, seed: int, out: Path, k: int | None = None) -> ExperimentConfig:
     raw = deep_merge(copy.deepcopy(cfg.run), arm.run)
+    if arm.transfer and "data" in arm.run:  # a transfer arm's own dataset, none of the experiment's data options
+        raw["data"] = copy.deepcopy(arm.run["data"])
     ecfg = from_dict(ExperimentConfig, raw, where=f"run (arm {arm.name})")
     ecfg.seed = int(seed)
     ecfg.name = f"{arm.name}_seed{seed}" + (f"_k{k}" if k is not None else "")
@@ -119,95 +158,45 @@ def arm_config(cfg: ReproConfig, arm: Arm, seed: int, out: Path, k: int | None =
 
 
 # -------------------------------------------------------------------------------------------------- training
-@dataclass
-class Trained:
-    trainer: Any
-
-    @property
-    def G(self) -> torch.nn.Module:
-        return self.trainer.G_ema.eval()
-
-    @property
-    def method(self) -> Any:
-        return self.trainer.method
-
-    @property
-    def is_icgan(self) -> bool:
-        return getattr(self.trainer.method, "name", "") == "icgan"
-
-
-def train(ecfg: ExperimentConfig) -> Trained:
+def train(ecfg: ExperimentConfig, best: tuple[int, Any] | None = None) -> Trained:
+    """Train one arm; ``best`` = (every, score_fn): keep the G_ema with the lowest training FID (checkpoint: best)."""
     import ganlab.icgan.methods  # noqa: F401  (presets, method)
     from ganlab.core.train.trainer import Trainer
 
     trainer = Trainer(ecfg)
+    sel = None
+    if best is not None:
+        from ganlab.icgan.best import attach_best
+
+        sel = attach_best(trainer, best[0], best[1])
     trainer.fit()
-    return Trained(trainer)
+    if sel is None:
+        return Trained(trainer)
+    from ganlab.icgan.best import best_generator
+
+    G, info = best_generator(sel, trainer.device)
+    return Trained(trainer, G, info)
 
 
-# ----------------------------------------------------------------------------------------------- evaluation
-class _Context:
-    """The reference data, the evaluation extractor and the real features, shared by all arms of an experiment."""
+def train_fid_monitor(ctx: Context) -> tuple[int, Any] | None:
+    """(every, score_fn) of ``checkpoint: best``: the FID of ``best_n_fake`` samples against the training split,
+    conditionings drawn uniformly over all training instances (the official training-time FID)."""
+    p = ctx.cfg.experiment
+    if p.checkpoint != "best":
+        return None
 
-    def __init__(self, cfg: ReproConfig, run_dir: RunDir) -> None:
-        from ganlab.core.data import get_dataset
+    def score(trainer: Any) -> float:
+        run = Trained(trainer)
+        stored = None
+        if run.is_icgan:
+            cc = run.method.class_conditional
+            stored = TrainingInstances(run.method, np.asarray(trainer.dataset.labels) if cc else None)
+        real = ctx.real(ctx.train_data, key="train_monitor")
+        fn = sample_fn(run, stored, 0, label_p=baseline_label_probs(ctx, run))
+        fake = ev.fake_features(ctx.extractor, fn, p.best_n_fake, device=ctx.device, batch_size=p.eval_batch_size)
+        return ev.feature_metrics(real, fake, ["fid"])["fid"]
 
-        self.cfg, self.run_dir = cfg, run_dir
-        p = cfg.experiment
-        base = from_dict(ExperimentConfig, copy.deepcopy(cfg.run), where="run")
-        d = base.data
-        self.train_data = get_dataset(d.name, root=d.root, split=d.split, resolution=d.resolution, **d.options)
-        split = p.reference_split or d.split
-        self.split = split
-        self.reference = (
-            self.train_data
-            if split == d.split
-            else get_dataset(d.name, root=d.root, split=split, resolution=d.resolution, **d.options)
-        )
-        self.device = _device()
-        self.cache = run_dir.path / "cache"
-        self._ext = None
-        self._real: dict[Any, np.ndarray] = {}
-
-    @property
-    def extractor(self) -> Any:
-        if self._ext is None:
-            from ganlab.icgan.features import resolve_extractor
-
-            p = self.cfg.experiment
-            name = p.extractor
-            if name == "classifier:auto":
-                from ganlab.icgan.features_auto import auto_classifier
-
-                spec = p.eval_classifier
-                path = auto_classifier(
-                    self.train_data, self.cache, self.device, arch=spec.arch, epochs=spec.epochs, seed=spec.seed
-                )
-                name = f"classifier:{path}"
-            self._ext = resolve_extractor(name, p.extractor_options)
-        return self._ext
-
-    def extra_reference(self, spec: dict[str, Any]) -> Any:
-        from ganlab.core.data import get_dataset
-
-        d = from_dict(ExperimentConfig, copy.deepcopy(self.cfg.run), where="run").data
-        opts = {**d.options, **dict(spec.get("options") or {})}
-        return get_dataset(d.name, root=d.root, split=spec.get("split", d.split), resolution=d.resolution, **opts)
-
-    def real(self, reference: Any = None, key: Any = "all") -> np.ndarray:
-        reference = reference if reference is not None else self.reference
-        if key not in self._real:
-            p = self.cfg.experiment
-            self._real[key] = ev.real_features(
-                self.extractor, reference, p.n_real, device=self.device, batch_size=p.eval_batch_size
-            )
-        return self._real[key]
-
-
-def _device() -> torch.device:
-    from accelerate import PartialState
-
-    return PartialState().device
+    return p.best_every, score
 
 
 def stored_instances(run: Trained, n: int, selection: str, seed: int = 1234) -> Any:
@@ -219,104 +208,17 @@ def stored_instances(run: Trained, n: int, selection: str, seed: int = 1234) -> 
     return select_instances(m.features, n, method=selection, seed=seed, neighbourhoods=m.neighbourhoods, labels=labels)
 
 
-def sample_fn(run: Trained, stored: Any, seed: int, labels: np.ndarray | None = None):
-    """Image batches of a trained arm: IC-GAN from stored instances; a BigGAN baseline from its own labels."""
-    G, device = run.G, run.trainer.device
-    if run.is_icgan:
-        from ganlab.icgan.generate import Sampler
-
-        return Sampler(G, stored, seed=seed, device=device, labels=labels)
-    gen = torch.Generator().manual_seed(int(seed))
-    drawn = [0]
-
-    @torch.no_grad()
-    def fn(k: int) -> torch.Tensor:
-        z = torch.randn(k, G.z_dim, generator=gen).to(device)
-        y = None
-        if G.num_classes:
-            if labels is not None:
-                y = torch.from_numpy(labels[(drawn[0] + np.arange(k)) % len(labels)]).to(device)
-            else:
-                y = torch.randint(0, G.num_classes, (k,), generator=gen).to(device)
-        drawn[0] += k
-        return G(z, y=y).float().clamp(-1, 1)
-
-    return fn
-
-
-def evaluate_run(ctx: _Context, run: Trained, stored: Any, sample_seed: int) -> dict[str, Any]:
+def arm_instances(ctx: Context, run: Trained, arm: Arm) -> Any:
+    """The stored instances an arm samples from (None for a baseline): its training set's, or (a transfer arm) the
+    experiment dataset's images embedded with the arm's feature extractor; drawn as ``instance_draw`` says."""
     p = ctx.cfg.experiment
-    rec: dict[str, Any] = {}
-    metrics = p.metrics
-    feat_m = [m for m in metrics if m in ev.FEATURE_METRICS]
-    if feat_m:
-        real = ctx.real()
-        fake = ev.fake_features(
-            ctx.extractor,
-            sample_fn(run, stored, sample_seed),
-            p.n_fake,
-            device=ctx.device,
-            batch_size=p.eval_batch_size,
-        )
-        fid_m = [m for m in feat_m if m == "fid"]
-        pr_m = [m for m in feat_m if m != "fid"]
-        rec.update(ev.feature_metrics(real, fake, fid_m))
-        if pr_m:
-            n_pr = p.n_prdc or max(len(real), len(fake))
-            rec.update(ev.feature_metrics(real[:n_pr], fake[:n_pr], pr_m))
-            rec["n_prdc"] = int(min(n_pr, len(real), len(fake)))
-        rec.update(ev.protocol(ctx.extractor, ctx.reference, len(real), p.n_fake, ctx.split))
-        for spec in p.extra_references:
-            tag = spec.get("tag") or spec.get("split")
-            ref_real = ctx.real(ctx.extra_reference(spec), key=tag)
-            rec[f"fid_{tag}"] = ev.feature_metrics(ref_real, fake, ["fid"])["fid"]
-            rec[f"n_real_{tag}"] = int(len(ref_real))
-    if "is" in metrics:
-        from ganlab.core.metrics.inception_score import inception_score
-        from ganlab.icgan.features import resolve_extractor
-
-        opts = {**p.extractor_options, "output": "logprobs" if p.extractor == "inception" else "logits"}
-        name = p.extractor if p.extractor != "classifier:auto" else ctx.extractor.name
-        logit_ext = resolve_extractor(name, opts) if p.extractor != "classifier:auto" else _logits_of(ctx)
-        logits = ev.fake_features(logit_ext, sample_fn(run, stored, sample_seed), p.n_fake, device=ctx.device)
-        rec["is"], rec["is_std"] = inception_score(logits, splits=min(10, p.n_fake))
-    if "lpips" in metrics and p.lpips_pairs and run.is_icgan:
-        rec["lpips"] = ev.lpips_diversity(run.G, stored, p.lpips_pairs, seed=sample_seed, device=ctx.device)
-    if p.stratified and run.trainer.dataset.num_classes:
-        rec.update(_stratified(ctx, run, stored, sample_seed))
-    return rec
-
-
-def _logits_of(ctx: _Context) -> Any:
-    from ganlab.core.features.extractors import ClassifierExtractor
-
-    ext = ctx.extractor
-    return ClassifierExtractor(ext.net, ext.name, ext.weights_sha256, output="logits")
-
-
-def _stratified(ctx: _Context, run: Trained, stored: Any, seed: int) -> dict[str, float]:
-    """FID per class group (many / medium / few training images): the reference split's images of the group's
-    classes against as many samples, their labels matching the reference's."""
-    from ganlab.core.data import subset
-
-    out: dict[str, float] = {}
-    ds = run.trainer.dataset
-    groups = ev.class_groups(ds.labels, ds.num_classes)
-    ref_labels = np.asarray(ctx.reference.labels)
-    for name, classes in groups.items():
-        idx = np.flatnonzero(np.isin(ref_labels, classes))
-        if len(idx) < 2:
-            continue
-        p = ctx.cfg.experiment
-        if p.n_real is not None and len(idx) > p.n_real:  # at most n_real reference images per group
-            idx = np.sort(np.random.default_rng(0).choice(idx, size=p.n_real, replace=False))
-        ref = subset(ctx.reference, idx)
-        real = ev.real_features(ctx.extractor, ref, None, device=ctx.device)
-        fn = sample_fn(run, stored, seed, labels=ref_labels[idx])
-        fake = ev.fake_features(ctx.extractor, fn, len(idx), device=ctx.device)
-        out[f"fid_{name}"] = ev.feature_metrics(real, fake, ["fid"])["fid"]
-        out[f"n_{name}"] = int(len(idx))
-    return out
+    if not run.is_icgan:
+        return None
+    if arm.transfer:
+        return ctx.dataset_instances(run, ctx.train_data, (arm.name, "transfer"), p.stored, p.selection)
+    stored = stored_instances(run, p.stored, p.selection)
+    labels = getattr(run.trainer.dataset, "labels", None) if p.instance_draw != "uniform" else None
+    return apply_instance_draw(stored, p.instance_draw, labels)
 
 
 # -------------------------------------------------------------------------------------------------- runners
@@ -331,7 +233,11 @@ def _aggregate(records: list[dict[str, Any]], keys: Sequence[str]) -> list[dict[
         agg: dict[str, Any] = dict(zip(keys, key))
         agg["seed"] = f"mean ± std of {len(rows)}"
         for c, v in rows[0].items():
-            if c in keys or c == "seed" or isinstance(v, bool) or not isinstance(v, (int, float)):
+            if c in keys or c == "seed":
+                continue
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                if all(r.get(c) == v for r in rows):  # the protocol (extractor, draws, checkpoint...) carries over
+                    agg[c] = v
                 continue
             vals = np.array([r[c] for r in rows if isinstance(r.get(c), (int, float))], dtype=np.float64)
             agg[c] = float(np.mean(vals))
@@ -342,17 +248,17 @@ def _aggregate(records: list[dict[str, Any]], keys: Sequence[str]) -> list[dict[
 
 def run_compare(cfg: ReproConfig, run_dir: RunDir) -> list[dict[str, Any]]:
     p = cfg.experiment
-    ctx = _Context(cfg, run_dir)
+    ctx = Context(cfg, run_dir)
     records = []
     for seed in p.seeds:
         for arm in p.arms:
-            run = train(arm_config(cfg, arm, seed, run_dir.path / "runs"))
-            stored = stored_instances(run, p.stored, p.selection) if run.is_icgan else None
+            run = train(arm_config(cfg, arm, seed, run_dir.path / "runs"), best=train_fid_monitor(ctx))
+            stored = arm_instances(ctx, run, arm)
             for s in p.sample_seeds:
                 rec = {"arm": arm.name, "seed": seed, "sample_seed": s, "step": run.trainer.step}
                 if stored is not None:
-                    rec.update(stored=len(stored), selection=p.selection)
-                rec.update(evaluate_run(ctx, run, stored, s))
+                    rec.update(stored=len(stored), selection=p.selection, transfer=arm.transfer)
+                rec.update(evaluate_run(ctx, run, stored, s, arm=f"{arm.name}_seed{seed}"))
                 records.append(rec)
                 run_dir.log_metrics({"event": "result", **rec})
             _grid(run, stored, run_dir, f"{arm.name}_seed{seed}")
@@ -361,15 +267,19 @@ def run_compare(cfg: ReproConfig, run_dir: RunDir) -> list[dict[str, Any]]:
 
 def run_figure4(cfg: ReproConfig, run_dir: RunDir) -> list[dict[str, Any]]:
     p = cfg.experiment
-    ctx = _Context(cfg, run_dir)
+    ctx = Context(cfg, run_dir)
     arm = p.arms[0]
     records = []
     for k in p.ks:
         for seed in p.seeds:
-            run = train(arm_config(cfg, arm, seed, run_dir.path / "runs", k=k))
+            run = train(arm_config(cfg, arm, seed, run_dir.path / "runs", k=k), best=train_fid_monitor(ctx))
             for sel in p.selections:
                 for n in p.stored_sweep:
-                    stored = stored_instances(run, n, sel)
+                    stored = apply_instance_draw(
+                        stored_instances(run, n, sel),
+                        p.instance_draw,
+                        getattr(run.trainer.dataset, "labels", None) if p.instance_draw != "uniform" else None,
+                    )
                     rec = {"k": k, "selection": sel, "stored": len(stored), "seed": seed}
                     rec.update(evaluate_run(ctx, run, stored, p.sample_seeds[0]))
                     records.append(rec)
@@ -381,11 +291,11 @@ def run_figure1(cfg: ReproConfig, run_dir: RunDir) -> list[dict[str, Any]]:
     from ganlab.icgan.generate import class_swap_sheet, images_png, instance_sheet
 
     p = cfg.experiment
-    ctx = _Context(cfg, run_dir)
+    ctx = Context(cfg, run_dir)
     records = []
     for seed in p.seeds:
         for arm in p.arms:
-            run = train(arm_config(cfg, arm, seed, run_dir.path / "runs"))
+            run = train(arm_config(cfg, arm, seed, run_dir.path / "runs"), best=train_fid_monitor(ctx))
             m, ds = run.method, run.trainer.dataset
             stored = stored_instances(run, p.sheet_rows, "kmeans")
             labels = torch.from_numpy(stored.neighbour_labels[:, 0]) if stored.neighbour_labels is not None else None
@@ -431,7 +341,7 @@ def run_figure1(cfg: ReproConfig, run_dir: RunDir) -> list[dict[str, Any]]:
 
 
 def _agreement(
-    ctx: _Context, run: Trained, images_ds: Any, idx: np.ndarray, tag: str, features: torch.Tensor | None = None
+    ctx: Context, run: Trained, images_ds: Any, idx: np.ndarray, tag: str, features: torch.Tensor | None = None
 ) -> dict[str, float]:
     """How often the in-domain classifier gives a sample the class it gives its conditioning image."""
     from ganlab.icgan.generate import conditioned_samples
@@ -455,7 +365,7 @@ def _agreement(
     }
 
 
-def _transfer(ctx: _Context, run: Trained, run_dir: RunDir, tag: str, seed: int) -> dict[str, Any]:
+def _transfer(ctx: Context, run: Trained, run_dir: RunDir, tag: str, seed: int) -> dict[str, Any]:
     """Condition on another dataset's images (embedded with the run's extractor): sheet and class agreement."""
     from ganlab.core.data import get_dataset
     from ganlab.icgan.generate import images_png, instance_sheet
