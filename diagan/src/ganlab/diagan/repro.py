@@ -487,7 +487,10 @@ def _exp(name: str, description: str, config: str, status: dict[str, str] | None
     )
 
 
-_STYLEGAN = "pending: StyleGAN2 backbone not yet in core"
+_STYLEGAN = (
+    "pending: StyleGAN2 networks are in core (stylegan2_256); its training recipe "
+    "(lazy R1, path length, style mixing, EMA half-life) is not wired into the trainer yet"
+)
 
 EXPERIMENTS: dict[str, Experiment] = {
     "figure2": _exp("figure2", "25 Gaussians: per-mode LDRM vs high-quality samples; modes covered", "figure2.yaml"),
