@@ -153,6 +153,7 @@ def run_gan_metrics(cfg: GanReproConfig, sh: Any, run_dir: RunDir) -> list[dict[
     from ganlab.core.features import extract_features
     from ganlab.core.metrics.fid import fid_from_features
     from ganlab.multigan_boosting.gan_eval import class_sequential_samples, fid_5k, intra_class_msssim
+    from ganlab.multigan_boosting.repro import checkpoint_label  # lazy: repro imports this module
 
     p = cfg.experiment
     test_x = sh.splits.test[0]
@@ -163,6 +164,8 @@ def run_gan_metrics(cfg: GanReproConfig, sh: Any, run_dir: RunDir) -> list[dict[
         ext = _extractor(p, filt) if "fid_5k" in p.metrics else None
         for src in p.sources:
             rec: dict[str, Any] = {"source": src.name, "scheme": src.scheme, "gans": str(src.gans), "seed": seed}
+            if src.scheme != "real":
+                rec["gan_checkpoint"] = checkpoint_label(sh.cfg.experiment)
             gens = None if src.scheme == "real" else _generators(sh, seed, src)
             if "ms_ssim" in p.metrics:
                 if gens is None:
