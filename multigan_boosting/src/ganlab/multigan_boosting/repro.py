@@ -125,6 +125,22 @@ def load_repro_config(path: str | Path, scale: str | None, overrides: Sequence[s
     return cfg
 
 
+def gan_experiment_config(cfg: ReproConfig, scale: str, seed: int):
+    """The core training config of the GANs, with the protocol's checkpoint rule: for ``checkpoint: best`` core's
+    periodic evaluation (``eval.every``) and BestSelector (``eval.select_best``) keep ``best_G.pt`` in each run."""
+    from ganlab.core.train.config import SELECTABLE, load_experiment
+
+    ecfg = load_experiment(cfg.gan.config, cfg.gan.overrides, scale)
+    ecfg.seed = int(seed)
+    p = cfg.experiment
+    if p.checkpoint == "best":
+        need = SELECTABLE[p.best_metric]
+        ecfg.eval.metrics = list(ecfg.eval.metrics) + ([need] if need not in ecfg.eval.metrics else [])
+        ecfg.eval.every, ecfg.eval.select_best = int(p.eval_every), p.best_metric
+        ecfg.eval.validate()
+    return ecfg
+
+
 # ------------------------------------------------------------------------------------------------ shared parts
 class Shared:
     """The filter net and GAN sequences of one scale, trained once and reused by every experiment."""
@@ -155,20 +171,7 @@ class Shared:
         return model, rec
 
     def gan_config(self, seed: int):
-        from ganlab.core.train.config import load_experiment
-
-        g = self.cfg.gan
-        ecfg = load_experiment(g.config, g.overrides, self.scale)
-        ecfg.seed = int(seed)
-        p = self.cfg.experiment
-        if p.checkpoint == "best":  # core's periodic evaluation + BestSelector keep best_G.pt in each run
-            from ganlab.core.train.config import SELECTABLE
-
-            need = SELECTABLE[p.best_metric]
-            ecfg.eval.metrics = list(ecfg.eval.metrics) + ([need] if need not in ecfg.eval.metrics else [])
-            ecfg.eval.every, ecfg.eval.select_best = int(p.eval_every), p.best_metric
-            ecfg.eval.validate()
-        return ecfg
+        return gan_experiment_config(self.cfg, self.scale, seed)
 
     def gans(self, seed: int, scheme: str, n: int) -> list[Any]:
         """The selected G of GAN 0..n-1 of a sequence (``baseline``: independent seeds; else Algorithm 1)."""
@@ -287,9 +290,13 @@ def run_classify_synthetic(cfg: ReproConfig, sh: Shared, run_dir: RunDir) -> lis
 
 
 def aggregate(records: list[dict[str, Any]], keys: Sequence[str]) -> list[dict[str, Any]]:
-    """Mean and std (ddof = 1) over seeds of the numeric columns, per group of ``keys``."""
+    """Mean (``c``) and std (ddof = 1, ``c_std``) over seeds of the numeric columns ``c``, per group of ``keys``.
+    A record that already has a column ``c_std`` next to ``c`` is refused: the two quantities would share a key."""
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for r in records:
+        clash = sorted(c for c in r if f"{c}_std" in r and isinstance(r[c], (int, float)))
+        if clash:
+            raise ValueError(f"records hold both {clash[0]!r} and {clash[0] + '_std'!r}: rename the second")
         groups.setdefault(tuple(str(r.get(k)) for k in keys), []).append(r)
     out = []
     for rows in groups.values():
