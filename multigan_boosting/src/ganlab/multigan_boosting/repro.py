@@ -217,8 +217,8 @@ def run_table1(cfg: ReproConfig, sh: Shared, run_dir: RunDir) -> list[dict[str, 
     records = []
     for seed in p.seeds:
         filt, base_rec = sh.filter(seed)
-        head = {"column": p.column, "seed": seed, "gan_checkpoint": checkpoint_label(p)}
-        if p.column == "baseline":
+        head = {"column": p.column, "seed": seed}
+        if p.column == "baseline":  # no GAN: no checkpoint rule in the record
             records.append(_record({**head, "source": "real"}, base_rec))
             run_dir.log_metrics({"event": "result", **records[-1]})
             continue
@@ -228,7 +228,8 @@ def run_table1(cfg: ReproConfig, sh: Shared, run_dir: RunDir) -> list[dict[str, 
             sh.classify_cfg(seed, src, f"table1_{p.column}"), splits=sh.splits, generators=G,
             filter_model=filt if p.filter else None, out=run_dir.path / f"seed{seed}",
         )  # fmt: skip
-        flags = {"fixed": p.fixed, "transform": p.transform, "filter": p.filter, "truncation": p.truncation}
+        flags = {"fixed": p.fixed, "transform": p.transform, "filter": p.filter, "truncation": p.truncation,
+                 "gan_checkpoint": checkpoint_label(p)}  # fmt: skip
         records.append(_record({**head, **flags}, rec))
         run_dir.log_metrics({"event": "result", **records[-1]})
     return records
