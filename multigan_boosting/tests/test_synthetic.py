@@ -66,7 +66,6 @@ def test_transform_applied_before_filter_changes_images_not_labels():
     b = SyntheticSource(G, 3, transform=True, gen_batch_size=16, seed=1).generate(16)
     torch.testing.assert_close(a[1], b[1])
     assert not torch.allclose(a[0], b[0])
-    # crop with zero padding: padded rows/cols are 0 somewhere, flips keep pixel sums per row set
     assert b[0].shape == a[0].shape
 
 
@@ -75,8 +74,8 @@ def test_crop_only_transform_keeps_the_orientation():
     a, _ = SyntheticSource(G, 3, transform=False, gen_batch_size=16, seed=1).generate(16)
     c, _ = SyntheticSource(G, 3, transform=True, flip=False, gen_batch_size=16, seed=1).generate(16)
     h, w = a.shape[-2:]
-    padded = torch.nn.functional.pad(a, (4, 4, 4, 4))
-    for i in range(16):  # each image is a 4-pixel-padded crop of its own unmirrored sample
+    padded = torch.nn.functional.pad(a, (4, 4, 4, 4), value=-1.0)
+    for i in range(16):  # each image is a crop of its own unmirrored sample inside 4 black (-1) pixels
         crops = [padded[i, :, r : r + h, q : q + w] for r in range(9) for q in range(9)]
         assert any(torch.allclose(c[i], k) for k in crops)
 

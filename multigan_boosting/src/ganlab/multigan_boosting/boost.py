@@ -168,13 +168,25 @@ def class_samples(
     return torch.cat(out), labels
 
 
-def selected_generator(run_dir: str | Path, device: torch.device | str = "cpu") -> torch.nn.Module:
-    """The selected G of a finished run: ``G_best.pt`` when best-G selection ran, else the final ``G_ema.pt``."""
+def selected_generator(
+    run_dir: str | Path, device: torch.device | str = "cpu", checkpoint: str = "auto"
+) -> torch.nn.Module:
+    """The selected G of a finished run. ``checkpoint``: ``"last"``, the final ``G_ema.pt``; ``"best"``, the
+    best evaluated G (core's ``best_G.pt`` from ``eval.select_best``, else this method's FID-selected
+    ``G_best.pt``), an error when the run kept none; ``"auto"``: the best when one was kept, else the last."""
     from ganlab.core.train.checkpoint import load_generator
+    from ganlab.core.train.evaluation_schedule import BEST_FILE
 
+    if checkpoint not in ("last", "best", "auto"):
+        raise ConfigError(f"checkpoint must be 'last', 'best' or 'auto', got {checkpoint!r}")
     run_dir = Path(run_dir)
-    best = run_dir / BEST
-    G, _ = load_generator(best if best.is_file() else run_dir, device=device)
+    best = next((p for p in (run_dir / BEST_FILE, run_dir / BEST) if p.is_file()), None)
+    if checkpoint == "best" and best is None:
+        raise ConfigError(
+            f"{run_dir} kept no best generator ({BEST_FILE} or {BEST}); train it with eval.select_best or use "
+            "checkpoint 'last'"
+        )
+    G, _ = load_generator(best if best is not None and checkpoint != "last" else run_dir, device=device)
     return G.eval()
 
 

@@ -19,8 +19,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganlab.core.errors import CheckpointError, ConfigError, ShapeError
-from ganlab.core.features.classifier import augment_flip_crop, evaluate_accuracy
+from ganlab.core.features.classifier import evaluate_accuracy
 from ganlab.core.nn.classifiers import build_classifier
+from ganlab.multigan_boosting.synthetic import flip_crop
 
 __all__ = ["ClassifierConfig", "RealSource", "train_classifier", "train_classifier_on_generators"]
 
@@ -56,7 +57,8 @@ class ClassifierConfig:
 
 class RealSource:
     """Batches from a fixed labelled set, shuffled passes without replacement, optionally with random flip + crop
-    (the real-data baseline trains on augmented data; a fixed synthetic set reuses this). ``flip=False``: crop only."""
+    (black padding; the real-data baseline trains on augmented data). A fixed synthetic set reuses this without
+    augmentation: its images were transformed once before the filter. ``flip=False``: crop only."""
 
     def __init__(
         self, images: torch.Tensor, labels: torch.Tensor, *, augment: bool = False, flip: bool = True, seed: int = 0
@@ -80,7 +82,7 @@ class RealSource:
             parts.append(idx)
         idx = torch.cat(parts).to(self.images.device)
         x, y = self.images[idx].float(), self.labels[idx]
-        return (augment_flip_crop(x, self.g, flip=self.flip) if self.augment else x), y
+        return (flip_crop(x, self.g, flip=self.flip) if self.augment else x), y
 
     __call__ = next_batch
 
@@ -235,8 +237,8 @@ def train_classifier_on_generators(
 
     Defaults follow the best single-GAN column of Table 1: on-the-fly generation with transforms; pass ``filter``
     (a classifier trained on real data) for the classifier filter at ``threshold``; ``flip=False`` makes the transform
-    a crop only (digits are not mirror-symmetric). ``fixed_size``: draw that many
-    images once and train on them (re-drawing flip + crop each epoch when ``transform``). Returns ``(model,
+    a crop only (digits are not mirror-symmetric). ``fixed_size``: generate that many images once (transformed,
+    then filtered, as the public ``--fixed_dset``) and train on that cached set every epoch. Returns ``(model,
     record)`` with ``best_test_accuracy`` and (given ``val_set``) ``val_selected_test_accuracy``.
     """
     from ganlab.multigan_boosting.ensemble import Ensemble, as_conditional
@@ -251,7 +253,7 @@ def train_classifier_on_generators(
     source = SyntheticSource(
         ens,
         num_classes,
-        transform=transform and fixed_size is None,
+        transform=transform,
         flip=flip,
         filter=filter.to(device) if filter is not None else None,
         threshold=threshold,
@@ -267,9 +269,10 @@ def train_classifier_on_generators(
             f"the generators make {tuple(probe.shape[1:])} images but the test set has {tuple(test[0].shape[1:])}"
         )
     if fixed_size is not None:
+        # the public --fixed_dset: generate, transform, filter the transformed images, cache them; later epochs only
+        # reshuffle the cache (no new flip + crop)
         x, y = fixed_synthetic_set(source, fixed_size, cfg.batch_size)
-        # our reading of Table 1's fixed + T column: flip + crop re-drawn per epoch (a single draw adds no variety)
-        fixed = RealSource(x, y, augment=transform, flip=flip, seed=seed)
+        fixed = RealSource(x, y, augment=False, seed=seed)
         fixed.stats = source.stats  # type: ignore[attr-defined]
         batches: Any = fixed
     else:

@@ -147,12 +147,19 @@ def train_subset(n_train: int, n: int, seed: int) -> Any:
     return torch.randperm(n_train, generator=torch.Generator().manual_seed(int(seed)))[: min(n, n_train)]
 
 
+def msssim_fields(m: dict[str, Any]) -> dict[str, Any]:
+    """One source's MS-SSIM in a record: the mean over classes and the spread *across classes* (the report's ±).
+    The key is not ``ms_ssim_std``: over seeds, the aggregate's ``ms_ssim_std`` is the spread across seeds."""
+    return {"ms_ssim": m["value"], "ms_ssim_class_std": m["std"], "ms_ssim_protocol": m["protocol"]}
+
+
 def run_gan_metrics(cfg: GanReproConfig, sh: Any, run_dir: RunDir) -> list[dict[str, Any]]:
     import torch
 
     from ganlab.core.features import extract_features
     from ganlab.core.metrics.fid import fid_from_features
     from ganlab.multigan_boosting.gan_eval import class_sequential_samples, fid_5k, intra_class_msssim
+    from ganlab.multigan_boosting.repro import checkpoint_label  # lazy: repro imports this module
 
     p = cfg.experiment
     test_x = sh.splits.test[0]
@@ -163,6 +170,8 @@ def run_gan_metrics(cfg: GanReproConfig, sh: Any, run_dir: RunDir) -> list[dict[
         ext = _extractor(p, filt) if "fid_5k" in p.metrics else None
         for src in p.sources:
             rec: dict[str, Any] = {"source": src.name, "scheme": src.scheme, "gans": str(src.gans), "seed": seed}
+            if src.scheme != "real":
+                rec["gan_checkpoint"] = checkpoint_label(sh.cfg.experiment)
             gens = None if src.scheme == "real" else _generators(sh, seed, src)
             if "ms_ssim" in p.metrics:
                 if gens is None:
@@ -173,7 +182,7 @@ def run_gan_metrics(cfg: GanReproConfig, sh: Any, run_dir: RunDir) -> list[dict[
                         gens, p.n_msssim, batch_size=min(p.fid_batch, per), weights=src.weights, psi=src.psi, seed=seed
                     )
                 m = intra_class_msssim(images, labels, n_pairs=p.n_pairs, seed=seed)
-                rec.update({"ms_ssim": m["value"], "ms_ssim_std": m["std"], "ms_ssim_protocol": m["protocol"]})
+                rec.update(msssim_fields(m))
             if "fid_5k" in p.metrics:
                 if src.scheme == "real":  # the report's 10.31: training vs test set
                     pick = train_subset(len(train_x), p.n_fid, seed)

@@ -65,10 +65,16 @@ class ProtocolConfig:
     shared_dir: str | None = None
     shared_name: str = "_shared"  # default shared folder OUT/multigan/<shared_name>/<scale>
     gan_seed: int | None = None  # one GAN sequence (this seed) for every classifier seed; None: one per seed
+    # the G kept of each GAN run: "last" (the final G_ema) or "best" (core's BestSelector: ``best_metric`` measured
+    # every ``eval_every`` steps; the official run keeps the best G by IS, tested every 5k iterations)
+    checkpoint: str = "last"
+    best_metric: str = "is"
+    eval_every: int = 5000
 
     def validate(self) -> None:
         if self.kind not in KINDS:
             raise ConfigError(f"experiment.kind must be one of {KINDS}, got {self.kind!r}")
+        check_checkpoint(self.checkpoint, self.best_metric, self.eval_every)
         bad = sorted(set(self.schemes) - set(SCHEMES))
         if bad:
             raise ConfigError(f"experiment.schemes {bad} unknown; choose from {SCHEMES}")
@@ -76,6 +82,23 @@ class ProtocolConfig:
             raise ConfigError("experiment.seeds must list a seed and experiment.max_gans must be >= 1")
         if self.weighted is not None and (len(self.weighted) > self.max_gans or min(self.weighted) < 0):
             raise ConfigError(f"experiment.weighted {self.weighted}: at most max_gans non-negative weights")
+
+
+def check_checkpoint(checkpoint: str, best_metric: str, eval_every: int) -> None:
+    from ganlab.core.train.config import SELECTABLE
+
+    if checkpoint not in ("last", "best"):
+        raise ConfigError(f"experiment.checkpoint must be 'last' or 'best', got {checkpoint!r}")
+    if checkpoint == "best" and (best_metric not in SELECTABLE or int(eval_every) < 1):
+        raise ConfigError(
+            f"experiment.checkpoint 'best' needs best_metric in {sorted(SELECTABLE)} and eval_every >= 1, got "
+            f"{best_metric!r}, {eval_every}"
+        )
+
+
+def checkpoint_label(p: ProtocolConfig) -> str:
+    """The GAN checkpoint rule as it goes into result records."""
+    return "last" if p.checkpoint == "last" else f"best {p.best_metric}, evaluated every {p.eval_every} steps"
 
 
 @dataclass
@@ -100,6 +123,22 @@ def load_repro_config(path: str | Path, scale: str | None, overrides: Sequence[s
     cfg.source.validate()
     cfg.classifier.validate()
     return cfg
+
+
+def gan_experiment_config(cfg: ReproConfig, scale: str, seed: int):
+    """The core training config of the GANs, with the protocol's checkpoint rule: for ``checkpoint: best`` core's
+    periodic evaluation (``eval.every``) and BestSelector (``eval.select_best``) keep ``best_G.pt`` in each run."""
+    from ganlab.core.train.config import SELECTABLE, load_experiment
+
+    ecfg = load_experiment(cfg.gan.config, cfg.gan.overrides, scale)
+    ecfg.seed = int(seed)
+    p = cfg.experiment
+    if p.checkpoint == "best":
+        need = SELECTABLE[p.best_metric]
+        ecfg.eval.metrics = list(ecfg.eval.metrics) + ([need] if need not in ecfg.eval.metrics else [])
+        ecfg.eval.every, ecfg.eval.select_best = int(p.eval_every), p.best_metric
+        ecfg.eval.validate()
+    return ecfg
 
 
 # ------------------------------------------------------------------------------------------------ shared parts
@@ -132,12 +171,7 @@ class Shared:
         return model, rec
 
     def gan_config(self, seed: int):
-        from ganlab.core.train.config import load_experiment
-
-        g = self.cfg.gan
-        ecfg = load_experiment(g.config, g.overrides, self.scale)
-        ecfg.seed = int(seed)
-        return ecfg
+        return gan_experiment_config(self.cfg, self.scale, seed)
 
     def gans(self, seed: int, scheme: str, n: int) -> list[Any]:
         """The selected G of GAN 0..n-1 of a sequence (``baseline``: independent seeds; else Algorithm 1)."""
@@ -168,7 +202,7 @@ class Shared:
             dataset=ds,
             reweight=scheme != "baseline",
         )
-        return [selected_generator(r) for r in runs]
+        return [selected_generator(r, checkpoint=self.cfg.experiment.checkpoint) for r in runs]
 
 
 # ------------------------------------------------------------------------------------------------- the runners
@@ -184,7 +218,7 @@ def run_table1(cfg: ReproConfig, sh: Shared, run_dir: RunDir) -> list[dict[str, 
     for seed in p.seeds:
         filt, base_rec = sh.filter(seed)
         head = {"column": p.column, "seed": seed}
-        if p.column == "baseline":
+        if p.column == "baseline":  # no GAN: no checkpoint rule in the record
             records.append(_record({**head, "source": "real"}, base_rec))
             run_dir.log_metrics({"event": "result", **records[-1]})
             continue
@@ -194,7 +228,8 @@ def run_table1(cfg: ReproConfig, sh: Shared, run_dir: RunDir) -> list[dict[str, 
             sh.classify_cfg(seed, src, f"table1_{p.column}"), splits=sh.splits, generators=G,
             filter_model=filt if p.filter else None, out=run_dir.path / f"seed{seed}",
         )  # fmt: skip
-        flags = {"fixed": p.fixed, "transform": p.transform, "filter": p.filter, "truncation": p.truncation}
+        flags = {"fixed": p.fixed, "transform": p.transform, "filter": p.filter, "truncation": p.truncation,
+                 "gan_checkpoint": checkpoint_label(p)}  # fmt: skip
         records.append(_record({**head, **flags}, rec))
         run_dir.log_metrics({"event": "result", **records[-1]})
     return records
@@ -219,7 +254,14 @@ def run_ensembles(cfg: ReproConfig, sh: Shared, run_dir: RunDir) -> list[dict[st
                     sh.classify_cfg(seed, src, tag), splits=sh.splits, generators=gens[:n], filter_model=filt,
                     out=run_dir.path / f"seed{seed}" / tag,
                 )  # fmt: skip
-                records.append(_record({"scheme": scheme, "n_gans": n, "weights": w, "seed": seed}, rec))
+                head = {
+                    "scheme": scheme,
+                    "n_gans": n,
+                    "weights": w,
+                    "seed": seed,
+                    "gan_checkpoint": checkpoint_label(p),
+                }
+                records.append(_record(head, rec))
                 run_dir.log_metrics({"event": "result", **records[-1]})
     return records
 
@@ -242,16 +284,20 @@ def run_classify_synthetic(cfg: ReproConfig, sh: Shared, run_dir: RunDir) -> lis
             acc = evaluate_accuracy(filt, torch.cat(xs).cpu(), torch.cat(ys).cpu())
             records.append({
                 "source": "G" if psi is None else f"G psi={psi}", "seed": seed, "accuracy": acc,
-                "real_test_accuracy": base["final_test_accuracy"],
+                "real_test_accuracy": base["final_test_accuracy"], "gan_checkpoint": checkpoint_label(p),
                 "protocol": f"filter net ({cfg.classifier.arch}, final epoch) on {p.n_classify} raw samples",
             })  # fmt: skip
     return records
 
 
 def aggregate(records: list[dict[str, Any]], keys: Sequence[str]) -> list[dict[str, Any]]:
-    """Mean and std (ddof = 1) over seeds of the numeric columns, per group of ``keys``."""
+    """Mean (``c``) and std (ddof = 1, ``c_std``) over seeds of the numeric columns ``c``, per group of ``keys``.
+    A record that already has a column ``c_std`` next to ``c`` is refused: the two quantities would share a key."""
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for r in records:
+        clash = sorted(c for c in r if f"{c}_std" in r and isinstance(r[c], (int, float)))
+        if clash:
+            raise ValueError(f"records hold both {clash[0]!r} and {clash[0] + '_std'!r}: rename the second")
         groups.setdefault(tuple(str(r.get(k)) for k in keys), []).append(r)
     out = []
     for rows in groups.values():

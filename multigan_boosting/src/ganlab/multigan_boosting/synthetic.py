@@ -20,10 +20,12 @@ from ganlab.core.errors import ConfigError, GanlabError, ShapeError
 from ganlab.core.features.classifier import augment_flip_crop
 
 __all__ = [
+    "PAD_FILL",
     "FilterRejectedError",
     "SyntheticSource",
     "check_threshold",
     "filter_mask",
+    "flip_crop",
     "fixed_synthetic_set",
     "truncated_normal",
 ]
@@ -31,6 +33,16 @@ __all__ = [
 
 class FilterRejectedError(GanlabError):
     """The classifier filter accepted too few generated images to fill a batch within the allowed tries."""
+
+
+# the public code pads [0, 1] PIL images with 0 before Normalize(0.5, 0.5): black, -1 on our [-1, 1] images
+PAD_FILL = -1.0
+
+
+def flip_crop(x: torch.Tensor, generator: torch.Generator, flip: bool = True) -> torch.Tensor:
+    """The report's transform on [-1, 1] images: random horizontal flip (``flip``) and a random 32-of-40 crop
+    with black padding (``RandomHorizontalFlip`` + ``RandomCrop(32, padding=4)`` in the public code)."""
+    return augment_flip_crop(x, generator, padding=4, flip=flip, fill=PAD_FILL)
 
 
 def check_threshold(threshold: float) -> float:
@@ -141,7 +153,7 @@ class SyntheticSource:
         x = G(z.to(self.device), y.to(self.device)).float()
         y = y.to(x.device)
         if self.transform:
-            x = augment_flip_crop(x, self.g, flip=self.flip)
+            x = flip_crop(x, self.g, flip=self.flip)
         return x, y
 
     @torch.no_grad()

@@ -104,14 +104,18 @@ def lr_factor(protocol: ClassifierProtocol, epoch: int) -> float:
     raise ConfigError(f"unknown lr schedule {protocol.schedule!r}; choose step, multistep or constant")
 
 
-def augment_flip_crop(x: torch.Tensor, generator: torch.Generator, padding: int = 4, flip: bool = True) -> torch.Tensor:
-    """Random horizontal flip (``flip``) and random crop with zero padding, batched (one gather, no per-image loop)."""
+def augment_flip_crop(
+    x: torch.Tensor, generator: torch.Generator, padding: int = 4, flip: bool = True, fill: float = 0.0
+) -> torch.Tensor:
+    """Random horizontal flip (``flip``) and random crop with ``fill``-valued padding, batched (one gather, no
+    per-image loop). On [-1, 1] images ``fill=0`` pads grey; torchvision's ``RandomCrop(padding=4)`` on [0, 1] images
+    followed by ``Normalize(0.5, 0.5)`` pads black, i.e. ``fill=-1``."""
     b, c, h, w = x.shape
     dev = x.device
     if flip:
         mirror = torch.rand(b, generator=generator, device="cpu").to(dev) < 0.5
         x = torch.where(mirror.view(b, 1, 1, 1), x.flip(-1), x)
-    xp = F.pad(x, (padding, padding, padding, padding))
+    xp = F.pad(x, (padding, padding, padding, padding), value=float(fill))
     oy = torch.randint(0, 2 * padding + 1, (b,), generator=generator).to(dev)
     ox = torch.randint(0, 2 * padding + 1, (b,), generator=generator).to(dev)
     rows = oy.view(b, 1, 1) + torch.arange(h, device=dev).view(1, h, 1)
@@ -222,7 +226,7 @@ def train_classifier(
                 if x.shape[0] != bs:
                     raise ShapeError(f"the sampler returned {x.shape[0]} images for {bs} labels")
             if proto.augment:
-                x = augment_flip_crop(x, g)
+                x = augment_flip_crop(x, g, fill=0.0)  # this protocol's padding: zeros (grey on [-1, 1])
             loss = F.cross_entropy(model(x), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
