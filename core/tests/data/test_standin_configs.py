@@ -40,12 +40,18 @@ def config_reads() -> list[tuple[str, str, int | None, tuple]]:
     reads = set()
     for path in CONFIGS:
         named, nameless, splits = [], [], set()
-        _walk(yaml.safe_load(path.read_text()), named, nameless, splits)
+        raw = yaml.safe_load(path.read_text())
+        _walk(raw, named, nameless, splits)
+        top = ((raw.get("run") or {}).get("data") or {}).get("name") if isinstance(raw, dict) else None
         for d in named:
             if dataset_present(d["name"], root="/nonexistent") is not False:
                 continue  # embedded, or a dataset another package registers
             own = d.get("split") or "train"
+            # a scale's data options override the experiment's own dataset (not an arm's other dataset)
             scaled = [n.get("options") or {} for n in nameless if "split" not in n and n.get("options")]
+            if top not in (None, d["name"]):  # an arm's other dataset (IC-GAN's transfer arm): its own read only
+                reads.add((d["name"], own, d.get("resolution"), tuple(sorted((d.get("options") or {}).items()))))
+                continue
             refs = [n for n in nameless if "split" in n]
             options = d.get("options") or {}
             cases = [(split, options) for split in {own, *splits}]  # the run's split and its reference splits
