@@ -13,7 +13,14 @@ def lazy_exports(package: str, names: dict[str, str]) -> tuple[Callable[[str], A
 
     def __getattr__(name: str) -> Any:
         if name in names:
-            return getattr(import_module(f"{package}.{names[name]}"), name)
+            module = import_module(f"{package}.{names[name]}")
+            pkg = import_module(package)
+            # bind every name of that submodule now, as an eager import would: importing it may have set a
+            # same-named submodule (``icgan.generate``) as a package attribute, which would hide the function
+            for other, where in names.items():
+                if where == names[name]:
+                    setattr(pkg, other, getattr(module, other))
+            return getattr(module, name)
         raise AttributeError(f"module {package!r} has no attribute {name!r}")
 
     return __getattr__, sorted(names)
