@@ -354,10 +354,15 @@ def run_rejection(cfg: ReproConfig, run_dir: RunDir) -> list[dict[str, Any]]:
             )
             rec = {"variant": name, "seed": seed, "p": q, "fitting_capacity": cap["cap_test"], "n_test": cap["n_test"]}
             rec["rejection_stats"] = p.rejection_stats
-            rec.update({k: v for k, v in res.summary().items() if k in ("acceptance_rate", "accepted_per_s", "n")})
+            keep = ("acceptance_rate", "accepted_per_s", "n")
+            rec.update({k: v for k, v in res.summary().items() if k in keep})
+            if q is not None:  # M and the sigma ratio of eq. 6 the bank was drawn with
+                rec.update(stats_log_m=stats["log_m"], stats_ratio=stats["ratio"])
             if fid is not None:
                 rec.update(fid(res.images.to(tr.device) if res.images.ndim == 4 else res.images, tr.device))
             rec["protocol"] = f"fixed bank of {res.summary()['n']}, LeNet-32 {cap['protocol']['epochs']} epochs"
+            if fid is not None:
+                rec["protocol"] += f"; FID on {fid.name} features"
             records.append(rec)
             run_dir.log_metrics({"event": "result", **rec})
     return records
