@@ -82,6 +82,40 @@ def test_g_loss_is_unweighted_with_the_unscaled_class_term(tmp_path):
     assert loss.item() == pytest.approx(want, rel=1e-5)
 
 
+class _FixedHeadsD(torch.nn.Module):
+    """D with fixed outputs on a 2-sample batch: logits (0, ln 3), class logits ((0, 0), (ln 3, 0))."""
+
+    def forward(self, x, y=None, feat=None):
+        adv = torch.tensor([0.0, np.log(3.0)]) + 0 * x.sum()
+        return {"adv": adv, "cls": torch.tensor([[0.0, 0.0], [np.log(3.0), 0.0]])}
+
+
+@pytest.mark.parametrize("mode", ["official", "paper"])
+def test_g_class_loss_lambda_c_switch_on_a_hand_computed_example(tmp_path, mode):
+    """G's loss = mean softplus(-adv) + s * mean CE with s = 1 (official) or lambda_c = 0.3 (the paper's eq. 1).
+
+    By hand: softplus(-0) = ln 2, softplus(-ln 3) = ln(4/3); CE of (0, 0) at class 0 = ln 2, of (ln 3, 0) at class 1
+    = -ln(1/4) = ln 4. So the adversarial mean is ln(8/3) / 2 and the class mean ln(8) / 2.
+    """
+    tr = _trainer(toy_config(tmp_path, lambda_c=0.3, g_class_loss=mode))
+    tr.D = _FixedHeadsD()
+    fake = {"image": torch.zeros(2, 2), "label": torch.tensor([0, 1])}
+    loss, logs = tr.method.g_loss(tr, fake)
+    scale = 1.0 if mode == "official" else 0.3
+    assert logs["g_loss_adv"].item() == pytest.approx(np.log(8 / 3) / 2, rel=1e-6)
+    assert logs["g_loss_cls"].item() == pytest.approx(np.log(8) / 2, rel=1e-6)
+    assert loss.item() == pytest.approx(np.log(8 / 3) / 2 + scale * np.log(8) / 2, rel=1e-6)
+
+
+def test_g_class_loss_paper_mode_refuses_a_second_weight(tmp_path):
+    from ganlab.gold.api import train
+
+    with pytest.raises(ConfigError, match="g_class_weight"):
+        train(toy_config(tmp_path, g_class_loss="paper", g_class_weight=0.5))
+    with pytest.raises(ConfigError, match="g_class_loss"):
+        train(toy_config(tmp_path, g_class_loss="eq1"))
+
+
 def test_schedule_starts_reweighting_after_half_the_epochs(tmp_path):
     cfg = toy_config(tmp_path, epochs=4)
     tr = _trainer(cfg)

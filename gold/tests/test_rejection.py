@@ -15,6 +15,7 @@ from ganlab.gold.rejection import (
     load_bank,
     rejection_stats,
     save_bank,
+    stats_from_terms,
 )
 
 
@@ -60,6 +61,41 @@ def test_stats_are_max_logit_and_std_over_rms():
     adv, cond = np.concatenate(adv), np.concatenate(cond)
     assert s["log_m"] == pytest.approx(adv.max(), rel=1e-6)
     assert s["ratio"] == pytest.approx(adv.std() / np.sqrt(np.mean(cond**2)), rel=1e-5)
+
+
+def test_stats_modes_official_and_paper_against_numpy(rng):
+    """official: M = exp(max logit), sigma_C = RMS; paper: sigma_C = std and M = max exp(d_bal) (§3.2)."""
+    adv = rng.normal(-1.0, 2.0, 500)
+    cond = np.log(rng.uniform(0.05, 1.0, 500))  # log D_C(c|x) <= 0, mean far from 0: RMS != std
+    off = stats_from_terms(adv, cond)  # the default
+    w_off = np.std(adv) / np.sqrt(np.mean(cond**2))
+    assert off["mode"] == "official"
+    assert off["ratio"] == pytest.approx(w_off, rel=1e-12) and off["log_m"] == pytest.approx(np.max(adv), rel=1e-12)
+    pap = stats_from_terms(adv, cond, "paper")
+    w_pap = np.std(adv) / np.std(cond)
+    assert pap["ratio"] == pytest.approx(w_pap, rel=1e-12)
+    assert np.exp(pap["log_m"]) == pytest.approx(np.max(np.exp(adv + w_pap * cond)), rel=1e-12)
+    assert abs(pap["ratio"] - off["ratio"]) > 0.05 * off["ratio"]  # the two modes really differ here
+    with pytest.raises(ConfigError, match="official"):
+        stats_from_terms(adv, cond, "rms")
+
+
+def test_rejection_stats_paper_mode_on_a_model():
+    G, D = LabelG(3), HeadsD(3, a=1.0, b=2.0)
+    s = rejection_stats(G, D, 300, batch_size=50, seed=4, mode="paper")
+    g = torch.Generator().manual_seed(4)
+    adv, cond = [], []
+    for _ in range(6):
+        y = torch.randint(0, 3, (50,), generator=g)
+        x = (torch.randn(50, 3, generator=g) + 2.0 * torch.nn.functional.one_hot(y, 3)).numpy()
+        adv.append(x[:, 0])
+        cond.append(np_log_softmax(2.0 * x)[np.arange(50), y.numpy()])
+    adv, cond = np.concatenate(adv), np.concatenate(cond)
+    w = adv.std() / cond.std()
+    assert s["ratio"] == pytest.approx(w, rel=1e-5) and s["mode"] == "paper"
+    assert s["log_m"] == pytest.approx(np.max(adv + w * cond), rel=1e-5)
+    res = gold_rejection_sample(G, D, 30, p=0.5, n_stats=300, batch_size=50, seed=3, stats_mode="paper")
+    assert res.summary()["stats_mode"] == "paper" and res.stats["ratio"] == pytest.approx(w, rel=1e-5)
 
 
 def test_class_balanced_bank_and_baseline():

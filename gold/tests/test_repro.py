@@ -104,3 +104,7 @@ def test_smoke(name, tmp_path):
         assert (run_dir.path / f"{fig}.png").is_file(), fig
     if cfg.experiment.kind == "rejection":
         assert {r["variant"] for r in records} == {"random", *[f"gold_p{p:g}" for p in cfg.experiment.ps]}
+        assert all(r["rejection_stats"] == "official" for r in records)
+    if cfg.experiment.fid or cfg.experiment.kind == "unstable":  # every FID record names its network
+        fids = [r for r in records if "fid" in r]
+        assert fids and all(r["fid_extractor"] == cfg.experiment.fid_extractor == "lenet_indomain" for r in fids)

@@ -39,6 +39,7 @@ def _rejection(args: argparse.Namespace) -> int:
             seed=args.seed,
             max_batches_per_class=args.max_batches,
             reject=not args.no_reject,
+            stats_mode=args.stats_mode,
             progress=True,
         )
     except RejectionBudgetError as exc:
@@ -120,6 +121,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--n-stats", type=int, default=50000, help="samples for M and the sigma ratio")
     r.add_argument("--batch-size", type=int, default=100)
     r.add_argument("--max-batches", type=int, default=10000, help="proposal budget per class, in batches")
+    r.add_argument(
+        "--stats-mode",
+        choices=["official", "paper"],
+        default="official",
+        help="M and sigma_C: official drs.py (M = exp(max logit), RMS) or the paper (M = max exp(d_bal), std)",
+    )
     r.add_argument("--no-reject", action="store_true", help="the baseline bank: keep every proposal")
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--out", default=None, help="output folder (default RUN/rejection)")

@@ -8,8 +8,9 @@ Per D step (n_dis = 1 in the paper), with real items from one stream of labelled
   As the official code, the fake class loss is taken at the batch positions of the labelled *real* items
   (``fake_class_mask: official``; with full labels that is every sample).
 
-Per G step: ``BCE(D(G(z, c)), 1) + g_class_weight * CE(C(G(z, c)), c)`` (the official code leaves G's class loss
-unscaled: ``g_class_weight = 1``; the paper's eq. 1 would use lambda_c), weighted by ``d^beta_g`` (beta_g = 0: none).
+Per G step: ``BCE(D(G(z, c)), 1) + s * CE(C(G(z, c)), c)``, weighted by ``d^beta_g`` (beta_g = 0: none), with
+``s = g_class_weight`` (``g_class_loss: official``, the default: 1, the official code leaves G's class loss unscaled)
+or ``s = lambda_c`` (``g_class_loss: paper``: eq. 1 scales the class loss by lambda_c).
 
 Deviations from the official code, each on purpose:
 - weights are per sample (``weighting: per_sample``); the official ``(B, 1) * (B,)`` broadcast, which makes the
@@ -340,7 +341,7 @@ class Gold(Method):
             la, lc = weighted_mean(loss_adv, w, opts.weighting), weighted_mean(loss_cls, w, "per_sample")
         else:
             la, lc = loss_adv.mean(), loss_cls.mean()
-        loss = la + opts.g_class_weight * lc
+        loss = la + opts.g_class_scale * lc
         return loss, {"g_loss_adv": la.detach(), "g_loss_cls": lc.detach()}
 
     # ---------------------------------------------------------------------------------------------- schedule

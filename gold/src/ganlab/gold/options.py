@@ -19,7 +19,10 @@ class GoldOptions:
 
     reweight: bool = True  # False: the baseline (loss (1), the official ``acgan_semi`` mode)
     lambda_c: float = 0.1  # weight of D's class loss on generated samples (0.01 / 0 for active learning)
-    g_class_weight: float = 1.0  # G's class loss: unscaled in the official code (eq. 1 would scale it by lambda_c)
+    # G's class loss: "official" = scaled by g_class_weight (1: unscaled, as the official trainer); "paper" = scaled by
+    # lambda_c, as eq. 1 writes the class loss G minimises (g_class_weight must then stay 1)
+    g_class_loss: Literal["official", "paper"] = "official"
+    g_class_weight: float = 1.0
     beta_d: float = 1.0
     beta_g: float = 0.0  # 0: G's loss is not re-weighted (the paper's choice)
     estimator: Literal["gold", "balanced"] = "gold"  # eq. 3 (the paper's choice for re-weighting) or eq. 4
@@ -56,6 +59,13 @@ class GoldOptions:
                 raise ConfigError(f"method.options.{name} must be >= 0 (eq. 5 uses x^beta), got {v}")
         if self.lambda_c < 0 or self.g_class_weight < 0:
             raise ConfigError("method.options.lambda_c and g_class_weight must be >= 0")
+        if self.g_class_loss not in ("official", "paper"):
+            raise ConfigError(f"method.options.g_class_loss must be 'official' or 'paper', got {self.g_class_loss!r}")
+        if self.g_class_loss == "paper" and self.g_class_weight != 1.0:
+            raise ConfigError(
+                "method.options.g_class_loss 'paper' scales G's class loss by lambda_c: leave "
+                f"g_class_weight at 1 (got {self.g_class_weight})"
+            )
         if self.epochs is not None and self.epochs < 1:
             raise ConfigError(f"method.options.epochs must be >= 1 or null, got {self.epochs}")
         if self.start_epoch is not None:
@@ -81,6 +91,11 @@ class GoldOptions:
             raise ConfigError("method.options.select_best needs eval_every > 0 (the epochs between evaluations)")
         if self.log_eps < 0:
             raise ConfigError("method.options.log_eps must be >= 0")
+
+    @property
+    def g_class_scale(self) -> float:
+        """The factor of G's class loss: ``g_class_weight`` (official) or ``lambda_c`` (paper, eq. 1)."""
+        return self.lambda_c if self.g_class_loss == "paper" else self.g_class_weight
 
     @property
     def semi_supervised(self) -> bool:

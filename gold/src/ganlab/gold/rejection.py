@@ -1,8 +1,10 @@
 """GOLD rejection sampling (Mo et al. 2019, §3.2 eq. 6; the official ``utils/drs.py`` and ``rejection.ipynb``).
 
-1. Statistics over ``n_stats`` (50,000) generated samples with uniform labels: ``M = exp(max adv)`` from the
-   *marginal* term only, and ``w = std(adv) / sqrt(mean(log D_C(c|x)^2))`` (the RMS of the conditional term stands
-   for sigma_C, as the official code).
+1. Statistics over ``n_stats`` (50,000) generated samples with uniform labels (``stats_mode``):
+   ``official`` (the default, the official ``drs.py``): ``M = exp(max adv)`` from the *marginal* term only, and
+   ``w = std(adv) / sqrt(mean(log D_C(c|x)^2))`` (the RMS of the conditional term stands for sigma_C);
+   ``paper`` (§3.2 as written): ``w = std(adv) / std(log D_C(c|x))`` (eq. 4's standard deviations) and
+   ``M = max exp(d_bal)``, ``d_bal = adv + w log D_C(c|x)`` over the same samples.
 2. Per class, batches of ``batch_size`` (100) with the label fixed: ``p = min(1, exp(adv + w log D_C(c|x)) / M)``,
    the sigmoid pull-back ``f = log(p + eps) - log(1 - p + eps)``, ``gamma`` = the ``100 p``-th percentile of ``f``
    in the batch, accept with probability ``sigmoid(f - gamma)``; until ``per_class`` samples of the class are kept.
@@ -37,7 +39,10 @@ __all__ = [
     "load_bank",
     "rejection_stats",
     "save_bank",
+    "stats_from_terms",
 ]
+
+STATS_MODES = ("official", "paper")
 
 
 class RejectionBudgetError(GanlabError):
@@ -86,6 +91,25 @@ def _heads(G, D, y, gen, z_dim, num_classes, device):
     return x, adv.double().cpu(), conditional_term(cls, y.to(cls.device)).double().cpu()
 
 
+def stats_from_terms(adv: Any, cond: Any, mode: str = "official") -> dict[str, float]:
+    """``log_m`` (log M) and ``ratio`` (w = sigma_G / sigma_C) of eq. 6 from the marginal and conditional terms.
+
+    ``official``: ``log M = max adv``, ``w = std(adv) / RMS(cond)`` (the official ``drs.py``); ``paper``: ``w =
+    std(adv) / std(cond)`` and ``log M = max(adv + w cond)`` (M = the maximum of exp(d_bal), §3.2). Population
+    standard deviations (ddof = 0), as numpy's default in the official code.
+    """
+    if mode not in STATS_MODES:
+        raise ConfigError(f"rejection statistics mode must be one of {STATS_MODES}, got {mode!r}")
+    a = np.asarray(adv, dtype=np.float64).reshape(-1)
+    c = np.asarray(cond, dtype=np.float64).reshape(-1)
+    if a.size < 2 or a.size != c.size:
+        raise ShapeError(f"rejection statistics need >= 2 paired terms, got {a.size} marginal / {c.size} conditional")
+    sigma_c = float(np.sqrt(np.mean(np.square(c)))) if mode == "official" else float(c.std())
+    ratio = float(a.std() / max(sigma_c, 1e-12))
+    log_m = float(a.max()) if mode == "official" else float((a + ratio * c).max())
+    return {"log_m": log_m, "ratio": ratio, "mode": mode}
+
+
 def rejection_stats(
     G: nn.Module,
     D: nn.Module,
@@ -94,10 +118,13 @@ def rejection_stats(
     batch_size: int = 100,
     seed: int = 0,
     device: torch.device | str | None = None,
-) -> dict[str, float]:
-    """``log_m`` (the maximal logit) and ``ratio`` (std of the logits / RMS of log D_C(c|x)) over ``n`` fakes."""
+    mode: str = "official",
+) -> dict[str, Any]:
+    """``log_m`` and ``ratio`` over ``n`` fakes (see :func:`stats_from_terms` for the two modes)."""
     if n < 2:
         raise ConfigError(f"rejection statistics need at least 2 samples, got n={n}")
+    if mode not in STATS_MODES:
+        raise ConfigError(f"rejection statistics mode must be one of {STATS_MODES}, got {mode!r}")
     z_dim, num_classes = _generator_info(G)
     device = torch.device(device) if device is not None else next(G.parameters()).device
     gen = torch.Generator().manual_seed(int(seed))
@@ -108,9 +135,7 @@ def rejection_stats(
             _, adv, cond = _heads(G, D, y, gen, z_dim, num_classes, device)
             advs.append(adv)
             conds.append(cond)
-    adv, cond = torch.cat(advs).numpy(), torch.cat(conds).numpy()
-    rms = float(np.sqrt(np.mean(np.square(cond))))
-    return {"log_m": float(adv.max()), "ratio": float(adv.std() / max(rms, 1e-12)), "n_stats": int(n)}
+    return {**stats_from_terms(torch.cat(advs).numpy(), torch.cat(conds).numpy(), mode), "n_stats": int(n)}
 
 
 @dataclass
@@ -121,7 +146,7 @@ class RejectionResult:
     labels: np.ndarray
     proposed: np.ndarray  # per class
     accepted: np.ndarray  # per class (before truncation to per_class)
-    stats: dict[str, float]
+    stats: dict[str, Any]
     p: float
     wall_s: float = 0.0
     complete: bool = True
@@ -156,7 +181,8 @@ def gold_rejection_sample(
     p: float = 0.1,
     batch_size: int = 100,
     n_stats: int = 50000,
-    stats: dict[str, float] | None = None,
+    stats: dict[str, Any] | None = None,
+    stats_mode: str = "official",
     eps: float = 1e-6,
     max_batches_per_class: int = 10000,
     seed: int = 0,
@@ -170,6 +196,7 @@ def gold_rejection_sample(
     paper's baseline of a fixed bank of random samples. ``max_batches_per_class`` bounds the proposals; when it runs
     out, :class:`RejectionBudgetError` is raised with the samples accepted so far in ``.partial``. Asking for more
     samples per class than ``max_batches_per_class * batch_size`` proposals can give fails before any work.
+    ``stats_mode`` picks how M and sigma_C are computed when ``stats`` is not given (``official`` | ``paper``).
     """
     from tqdm.auto import tqdm
 
@@ -188,7 +215,7 @@ def gold_rejection_sample(
     device = torch.device(device) if device is not None else next(G.parameters()).device
     t0 = time.perf_counter()
     if reject and stats is None:
-        stats = rejection_stats(G, D, n_stats, batch_size=batch_size, seed=seed + 1, device=device)
+        stats = rejection_stats(G, D, n_stats, batch_size=batch_size, seed=seed + 1, device=device, mode=stats_mode)
     stats = dict(stats or {})
     gen = torch.Generator().manual_seed(int(seed))
     images: list[list[torch.Tensor]] = [[] for _ in range(num_classes)]

@@ -44,11 +44,18 @@ class ProtocolConfig:
     seeds: list[int] = field(default_factory=lambda: [1])
     label_fractions: list[float] = field(default_factory=list)  # Table 2 (empty: the run's own labels)
     ps: list[float] = field(default_factory=lambda: [0.1])  # rejection: p of each GOLD bank
+    # rejection statistics: "official" (drs.py: M = exp(max logit), sigma_C = RMS) or "paper" (M = max exp(d_bal),
+    # sigma_C = std, §3.2)
+    rejection_stats: str = "official"
     n_bank: int = 50000
     n_stats: int = 50000
     rejection_batch: int = 100
     max_batches_per_class: int = 10000
-    fid: bool = False  # Table 5 / Figure 6: FID with an in-domain LeNet, against every real training image
+    fid: bool = False  # Table 5 / Figure 6: FID against every real training image
+    # the FID feature network: "inception" (the paper's, Appendix B; core's registered extractor; any registered name
+    # works) or "lenet_indomain" (a LeNet-32 trained on the real training images, 84-d: the smoke and mini scales)
+    fid_extractor: str = "inception"
+    fid_extractor_options: dict[str, Any] = field(default_factory=dict)  # e.g. weights_path for inception
     fid_n: int = 10000  # generated samples for the FID of a G (a rejection bank is scored whole)
     fid_every: int = 100  # epochs (Figure 6)
     fid_classifier: dict[str, Any] = field(default_factory=dict)  # training overrides of the FID LeNet
@@ -79,6 +86,8 @@ class ProtocolConfig:
 
         for p in self.ps:
             check_percentile(p)
+        if self.rejection_stats not in ("official", "paper"):
+            raise ConfigError(f"experiment.rejection_stats must be 'official' or 'paper', got {self.rejection_stats!r}")
 
 
 @dataclass
@@ -238,16 +247,18 @@ def _gold_curve(tr, baseline) -> list[tuple[float, float]]:
 
 
 def _fid(cfg: ReproConfig, ds: Any, run_dir: RunDir):
-    from ganlab.gold.evaluation import InDomainFID
+    from ganlab.gold.evaluation import build_fid
 
+    p = cfg.experiment
     b = ds.get_batch(np.arange(len(ds)))
-    return InDomainFID.train(
+    return build_fid(
+        p.fid_extractor,
         b["image"],
         b["label"].numpy(),
         ds.num_classes,
-        seed=0,
-        cache=run_dir.path / "fid_lenet.pt",
-        **cfg.experiment.fid_classifier,
+        cache_dir=run_dir.path,
+        classifier=p.fid_classifier,
+        options=p.fid_extractor_options,
     )
 
 
@@ -313,7 +324,9 @@ def run_rejection(cfg: ReproConfig, run_dir: RunDir) -> list[dict[str, Any]]:
     for seed in p.seeds:
         tr, _ = train(run_config(cfg, "baseline", seed, _runs_dir(cfg, run_dir)), dataset=ds)
         G, D = tr.G_ema, tr.unwrap(tr.D)
-        stats = rejection_stats(G, D, p.n_stats, batch_size=p.rejection_batch, seed=seed + 1, device=tr.device)
+        stats = rejection_stats(
+            G, D, p.n_stats, batch_size=p.rejection_batch, seed=seed + 1, device=tr.device, mode=p.rejection_stats
+        )
         banks = [("random", None)] if "random" in p.variants else []
         banks += [(f"gold_p{q:g}", q) for q in p.ps] if "gold" in p.variants else []
         for name, q in banks:
@@ -340,10 +353,16 @@ def run_rejection(cfg: ReproConfig, run_dir: RunDir) -> list[dict[str, Any]]:
                 **p.capacity,
             )
             rec = {"variant": name, "seed": seed, "p": q, "fitting_capacity": cap["cap_test"], "n_test": cap["n_test"]}
-            rec.update({k: v for k, v in res.summary().items() if k in ("acceptance_rate", "accepted_per_s", "n")})
+            rec["rejection_stats"] = p.rejection_stats
+            keep = ("acceptance_rate", "accepted_per_s", "n")
+            rec.update({k: v for k, v in res.summary().items() if k in keep})
+            if q is not None:  # M and the sigma ratio of eq. 6 the bank was drawn with
+                rec.update(stats_log_m=stats["log_m"], stats_ratio=stats["ratio"])
             if fid is not None:
                 rec.update(fid(res.images.to(tr.device) if res.images.ndim == 4 else res.images, tr.device))
             rec["protocol"] = f"fixed bank of {res.summary()['n']}, LeNet-32 {cap['protocol']['epochs']} epochs"
+            if fid is not None:
+                rec["protocol"] += f"; FID on {fid.name} features"
             records.append(rec)
             run_dir.log_metrics({"event": "result", **rec})
     return records
