@@ -75,7 +75,7 @@ def describe(config: Any) -> Any:
     """The protocol in words: core's description for the image metrics, with the Dia-GAN analyses' own words."""
     from ganlab.core.config import from_dict, read_yaml, select_scale
     from ganlab.core.repro import protocol_from_config
-    from ganlab.diagan.repro import DiaOptions  # the experiment section (repro imports this module)
+    from ganlab.diagan.options import DiaOptions
 
     table = protocol_from_config(config)
 
