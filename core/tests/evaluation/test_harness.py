@@ -10,6 +10,7 @@ import torch
 from train_testutils import TinyD, TinyG, tiny_dataset
 
 from ganlab.core.config import from_dict
+from ganlab.core.errors import ConfigError
 from ganlab.core.evaluation.draws import reference_indices
 from ganlab.core.repro_harness import Harness, Hooks, ReproError, ReproSpec, aggregate
 from ganlab.core.results import RunDir
@@ -260,3 +261,41 @@ def test_requirements_read_the_protocols_network(tmp_path, monkeypatch):
     exp = Experiment("t", "pkg", "T", cfg, lambda *a: [])
     assert requirements(exp, "paper") == ["inception_torchvision weights"]
     assert requirements(exp, "smoke") == []
+
+
+class PhasedHooks(TinyHooks):
+    """Arm b starts from arm a's checkpoint at step 2 (kept by a's own fit), as Dia-GAN's phase 2 does."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = {}
+
+    def trainer_options(self, h, arm, seed, cfg):
+        return {"init_from": h.run_dir.path / "kept.pt"} if arm.name == "b" else {}
+
+    def fit(self, h, arm, seed, trainer):
+        import shutil
+
+        if arm.name == "a":
+            trainer.fit(stop_at=2)
+            shutil.copyfile(trainer._last_ckpt, h.run_dir.path / "kept.pt")
+            self.seen["a_at_2"] = {k: v.clone() for k, v in trainer.G.state_dict().items()}
+        else:
+            self.seen["b_start"] = {k: v.clone() for k, v in trainer.G.state_dict().items()}
+        trainer.fit()
+        self.seen[f"{arm.name}_end"] = int(trainer.step)
+
+
+def test_hooks_pass_trainer_options_and_fit(tmp_path, monkeypatch):
+    monkeypatch.setattr("ganlab.core.metrics.evaluate.evaluate", _fake_evaluate([]))
+    hooks = PhasedHooks()
+    Harness(_spec(seeds=(0,)), RunDir(tmp_path / "r"), hooks).run()
+    assert hooks.seen["a_end"] == 4 and hooks.seen["b_end"] == 4
+    for k, v in hooks.seen["a_at_2"].items():  # b's generator starts from a's step-2 weights
+        assert torch.equal(hooks.seen["b_start"][k], v), k
+
+
+def test_tf_bilinear_is_refused_by_the_core_evaluation_path(tmp_path):
+    h = Harness(_spec(resize={"method": "tf_bilinear", "size": 8}), RunDir(tmp_path / "r"), TinyHooks()).prepare()
+    with pytest.raises(ConfigError, match="tf_bilinear: FID/KID/PRDC go through .*protocol_extractor"):
+        h.evaluate(TinyG(shape=(1, 8, 8)), 0)

@@ -103,3 +103,46 @@ def test_checkpoint_rule_arithmetic():
     assert not patience_exhausted(fids[:4], "fid", None, 3)  # 2 evaluations since the best
     assert patience_exhausted(fids, "fid", None, 3)  # 3 since the best at index 1
     assert not patience_exhausted(fids, "fid", None, 0)
+
+
+def test_network_options_and_prdc_split_in_words():
+    p = EvalProtocol(metrics=["fid", "pr"])
+    p.network.options = {"in_channels": 3}
+    p.network.weights = "w.pt"
+    assert p.extractor_options() == {"in_channels": 3, "weights_path": "w.pt"}
+    p.prdc.k, p.prdc.seed, p.prdc.split = 3, 0, "train"
+    p.reference.split = "all"
+    text = p.describe()
+    assert "all real images of the all split" in text
+    assert "P/R/D/C with k = 3: 10000 reals drawn at random from the train split (seed 0)" in text
+    assert p.as_record()["eval_prdc_split"] == "train"
+    p.resize.method, p.resize.size = "tf_bilinear", None
+    assert "quantised to uint8" in p.describe_network() and "no resize" in p.describe_network()
+
+
+def test_protocol_extractor_applies_the_tf1_bilinear_resize():
+    import torch
+
+    from ganlab.core.evaluation.extractor import protocol_extractor
+
+    p = EvalProtocol()
+    p.network.name, p.network.options = "random:lenet", {"in_channels": 1}
+    p.resize.method, p.resize.size = "tf_bilinear", 6
+    ext = protocol_extractor(p)
+    assert ext.resize == "tf_bilinear(6)"
+    seen = []
+
+    class Record(torch.nn.Module):
+        def forward(self, x):
+            seen.append(x)
+            return x.flatten(1)
+
+    ext.inner = Record()
+    # grey levels 0, 10, 20 along a row; TF1 ResizeBilinear (align_corners=False, no half-pixel offset) to 6 gives
+    # 0, 5, 10, 15, 20, 20 (source coordinate i * 3 / 6, the last neighbour clamped)
+    row = torch.tensor([0.0, 10.0, 20.0]) / 127.5 - 1
+    ext(row.view(1, 1, 1, 3).expand(1, 1, 3, 3).contiguous())
+    got = (seen[0][0, 0, 0] + 1) * 127.5
+    assert torch.allclose(got, torch.tensor([0.0, 5, 10, 15, 20, 20]), atol=1e-3)
+    p.resize.method, p.resize.size = "none", None
+    assert not hasattr(protocol_extractor(p), "inner")  # the network's own preprocessing only

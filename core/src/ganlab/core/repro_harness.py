@@ -109,6 +109,15 @@ class Hooks:
         """``(G, D)`` or a function returning them (called after seeding); None: the backbone ``cfg.model`` names."""
         return None
 
+    def trainer_options(self, h: Harness, arm: Arm, seed: int, cfg: Any) -> dict[str, Any]:
+        """Other keyword arguments of the arm's Trainer (e.g. ``init_from``; ``dataset=None``: the arm builds its own
+        dataset from its training config, for arms whose ``run`` changes the data)."""
+        return {}
+
+    def fit(self, h: Harness, arm: Arm, seed: int, trainer: Any) -> None:
+        """Train (without the protocol's patience): default ``trainer.fit()``."""
+        trainer.fit()
+
     def instances(self, h: Harness, arm: Arm, seed: int, trainer: Any) -> tuple[Any, np.ndarray | None] | None:
         """The stored instances (features (N, d), labels or None) of an instance-conditioned generator."""
         return None
@@ -252,12 +261,13 @@ class Harness:
         method = self.hooks.configure(self, arm, seed, cfg)
         run_dir = RunDir(self.run_dir.path / "runs" / cfg.name)
         models = self.hooks.models(self, arm, seed, cfg)
-        trainer = Trainer(cfg, method, run_dir=run_dir, dataset=self.dataset, models=models, resume="auto")
+        options = {"dataset": self.dataset, "models": models, **self.hooks.trainer_options(self, arm, seed, cfg)}
+        trainer = Trainer(cfg, method, run_dir=run_dir, resume="auto", **options)
         rule = self.protocol.checkpoint
         if trainer.best is not None:
             trainer.best.mode = rule.direction
         if not rule.patience:
-            trainer.fit()
+            self.hooks.fit(self, arm, seed, trainer)
         else:  # stop after `patience` evaluations without improvement (the history is read back on resume);
             # each chunk of `every` steps ends with a checkpoint, so an early stop is resumable too
             while trainer.step < cfg.train.steps and not patience_exhausted(
@@ -325,6 +335,13 @@ def evaluate_generator(
     from ganlab.core.metrics.evaluate import evaluate
 
     p = protocol
+    if p.resize.method == "tf_bilinear" and any(m in p.metrics for m in ("fid", "kid", "prdc", "pr")):
+        # core.metrics.evaluate builds its network by name; the TF resize goes through protocol_extractor
+        raise ConfigError(
+            "resize tf_bilinear: FID/KID/PRDC go through a package's Hooks.evaluate with protocol_extractor"
+        )
+    if p.prdc.split not in (None, p.reference.split):
+        raise ConfigError(f"prdc.split {p.prdc.split!r}: P/R/D/C reals from another split than the reference's")
     labels = getattr(dataset, "labels", None)
     idx = reference_indices(len(dataset), p.reference.draw, p.reference.n, p.reference.seed, labels)
     ref = dataset if len(idx) == len(dataset) else subset(dataset, idx)
@@ -379,12 +396,13 @@ def _rewind(src: Any) -> Any:
 
 def _inception_score(p: EvalProtocol, G: Any, n: int, seed: int, device: Any) -> tuple[float, float]:
     """IS of ``n`` fakes (noise seed ``seed``) over ``p.is_splits`` splits, from the evaluation network's logits."""
-    from ganlab.core.features import extract_features, get_extractor
+    from ganlab.core.evaluation.extractor import protocol_extractor
+    from ganlab.core.features import extract_features
     from ganlab.core.metrics.inception_score import inception_score
     from ganlab.core.metrics.sources import generator_image_fn
 
     output = "logprobs" if p.network.name == "inception" else "logits"  # clean-fid's network gives log-probabilities
-    ext = get_extractor(p.network.name, **{**p.extractor_options(), "output": output})
+    ext = protocol_extractor(p, output=output)  # with the protocol's resize (tf_bilinear: the TF1 graph's)
     logits = extract_features(
         ext, generator_image_fn(G, seed, device), n=n, batch_size=p.batch_size, device=device, progress=False
     )

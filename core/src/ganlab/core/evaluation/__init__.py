@@ -20,5 +20,6 @@ __getattr__, __all__ = lazy_exports(
         "draw_labels": "draws",
         "draw_instances": "draws",
         "ConditionedGenerator": "conditioning",
+        "protocol_extractor": "extractor",
     },
 )

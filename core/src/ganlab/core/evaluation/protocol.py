@@ -70,9 +70,10 @@ class NetworkSpec:
     weights: str | None = None  # a weights file or folder; None: the extractor's usual search
     transform_input: bool | None = None  # torchvision Inception-v3 only; None: the extractor's default
     layer: str = "pool"  # the feature layer (the extractor's ``output``)
+    options: dict[str, Any] = field(default_factory=dict)  # the extractor's other options (e.g. in_channels)
 
     def extractor_options(self) -> dict[str, Any]:
-        opts: dict[str, Any] = {}
+        opts: dict[str, Any] = dict(self.options)
         if self.weights is not None:
             opts["weights_path"] = self.weights
         if self.transform_input is not None:
@@ -84,7 +85,8 @@ class NetworkSpec:
 
 @dataclass
 class ResizeSpec:
-    """How images reach the network's input size (``size`` None: the network's own size)."""
+    """How images reach the network's input size (``size`` None: the network's own size; ``tf_bilinear`` with
+    ``size`` None only quantises to uint8, as :func:`ganlab.core.features.resize.protocol_resize` does)."""
 
     method: Literal["clean", "tf_bilinear", "torchvision", "none"] = "clean"
     size: int | None = 299
@@ -117,13 +119,14 @@ class ReferenceSpec:
 @dataclass
 class PRDCSpec:
     """Precision / recall / density / coverage: ``k`` neighbours, ``n_real`` reals (drawn at random from the
-    reference with ``seed``, None: the run's seed; ``n_real`` None: the whole reference) against the first ``n_fake``
-    fakes (None: all of them)."""
+    reference, or from the dataset's ``split`` when given, with ``seed``, None: the run's seed; ``n_real`` None: all
+    of them) against the first ``n_fake`` fakes (None: all of them)."""
 
     k: int = 5
     n_real: int | None = 10000
     n_fake: int | None = 10000
     seed: int | None = None
+    split: str | None = None  # None: the reals come from the reference; a split: from that split instead
 
     def validate(self) -> None:
         if self.k < 1:
@@ -231,6 +234,11 @@ class EvalProtocol:
         if self.resize.method == "none":
             return f"{net.name} features ({', '.join(parts)}), images fed at their own size (no resize)"
         size = f" to {self.resize.size}" if self.resize.size else ""
+        if self.resize.method == "tf_bilinear" and not self.resize.size:
+            return (
+                f"{net.name} features ({', '.join(parts)}), images quantised to uint8 as for TensorFlow's bilinear "
+                "resize but fed at their own size (no resize)"
+            )
         return (
             f"{net.name} features ({', '.join(parts)}), images resized with {_RESIZE_WORDS[self.resize.method]}{size}"
         )
@@ -248,7 +256,10 @@ class EvalProtocol:
         if "prdc" in self.metrics or "pr" in self.metrics:
             p = self.prdc
             seed = "the run's seed" if p.seed is None else f"seed {p.seed}"
-            real = "the whole reference" if p.n_real is None else f"{p.n_real} reals drawn at random from it ({seed})"
+            where = "it" if p.split is None else f"the {p.split} split"
+            real = f"the whole {'reference' if p.split is None else p.split + ' split'}"
+            if p.n_real is not None:
+                real = f"{p.n_real} reals drawn at random from {where} ({seed})"
             fake = "all fakes" if p.n_fake is None else f"the first {p.n_fake} fakes"
             s.append(f"P/R/D/C with k = {p.k}: {real} against {fake}.")
         if "is" in self.metrics:
@@ -292,6 +303,7 @@ class EvalProtocol:
             "eval_prdc_n_real": p.n_real,
             "eval_prdc_n_fake": p.n_fake,
             "eval_prdc_seed": p.seed,
+            "eval_prdc_split": p.split,
             "eval_is_splits": self.is_splits,
             "eval_label_draw": c.labels,
             "eval_instance_draw": c.instances,
