@@ -215,7 +215,9 @@ class StyleGAN2Method(Method):
         x = real["image"].detach().requires_grad_(True)
         logits = self.d_forward(run, {**real, "image": x})["adv"]
         loss = r1_loss(x, logits, o.r1_gamma, o.r1_interval)
-        run.optimize("D", loss)
+        # + 0 * logits: every D parameter takes part in the backward (D's last bias does not reach grad_x D), which
+        # DDP's gradient reducer needs; the value is unchanged.
+        run.optimize("D", loss + 0 * logits.sum())
         self.r1_steps += 1
         value = loss.detach()
         run.log({"r1_loss": value})
@@ -226,6 +228,7 @@ class StyleGAN2Method(Method):
         o = self.options
         if o.pl_weight > 0 and self.g_steps % o.pl_interval == 0:
             self.pl_step(run)
+        self._sync_w_avg(run)
         self._set_ema_decay(run)
 
     def pl_step(self, run) -> torch.Tensor:
@@ -235,11 +238,30 @@ class StyleGAN2Method(Method):
         _, (_, raw, ws) = self._generate(run, n, return_ws=True)
         penalty, lengths = self.pl(raw, ws, reduce=self._mean_over_processes(run))
         loss = penalty * o.pl_weight * o.pl_interval
-        run.optimize("G", loss)
+        run.optimize("G", loss + 0 * raw[:, 0, 0, 0].sum())  # every G parameter in the backward, as for R1
         self.pl_steps += 1
         value = loss.detach()
         run.log({"pl_loss": value, "pl_mean": self.pl.pl_mean.detach().clone(), "pl_length": lengths.mean()})
         return value
+
+    @staticmethod
+    def _sync_w_avg(run) -> None:
+        """Average G's tracked ``w_avg`` over processes after each step (and copy it into the EMA copy).
+
+        Each process tracks w_avg on its own fakes (buffers are not broadcast); the official code keeps them apart
+        and saves the main process's. Averaging (a linear update, so this is the average tracked on the global
+        batch) keeps one w_avg on every process, so the checkpoint resumes every process exactly.
+        """
+        if int(getattr(run, "world_size", 1)) <= 1 or not torch.distributed.is_initialized():
+            return
+        mapping = run.unwrap(run.G).mapping
+        if not mapping.w_avg_beta:
+            return
+        torch.distributed.all_reduce(mapping.w_avg)
+        mapping.w_avg.div_(torch.distributed.get_world_size())
+        ema = getattr(run, "ema", None)
+        if ema is not None:
+            ema.model.mapping.w_avg.copy_(mapping.w_avg)
 
     @staticmethod
     def _mean_over_processes(run):
