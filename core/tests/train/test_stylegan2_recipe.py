@@ -256,3 +256,20 @@ def test_two_process_run_with_the_recipe(tmp_path):
         assert rep["world_size"] == 2 and rep["resumed_from"] == 2 and rep["step"] == 4
         assert rep["d_batch"] == 4  # smoke batch 8 over 2 processes
         assert rep["identical"], rep
+
+
+@pytest.mark.slow
+def test_a_few_hundred_steps_on_mnist5k_move_samples_towards_the_data(tmp_path):
+    """200 steps (batch 16, the smoke-sized networks, the recipe's default intervals): MNIST in [-1, 1] is mostly
+    background (-1), so G_ema's samples' mean falls well below its value at init."""
+    over = ["train.steps=200", "train.batch_size=16", "method.options.r1_interval=16", "method.options.pl_interval=4"]
+    trainer = Trainer(_cfg(*over, data="mnist5k"), run_dir=tmp_path / "run")
+    z = torch.randn(256, trainer.z_dim, generator=torch.Generator().manual_seed(1))
+    before = truncated_samples(trainer.G_ema, z, 1.0).mean().item()
+    trainer.fit()
+    m = trainer.method
+    assert m.d_steps == 200 and m.r1_steps == 200 // 16 and m.pl_steps == 200 // 4
+    assert float(m.pl.pl_mean) > 0
+    after = truncated_samples(trainer.G_ema, z, 1.0)
+    assert torch.isfinite(after).all()
+    assert after.mean().item() < min(before - 0.3, -0.3), (before, after.mean().item())
