@@ -35,7 +35,7 @@ from ganlab.core.nn.stylegan2_ops import (
     setup_filter,
     upsample2d,
 )
-from ganlab.core.nn.stylegan2_reg import truncate
+from ganlab.core.nn.stylegan2_reg import mix_styles, truncate
 
 __all__ = [
     "MappingNetwork",
@@ -372,9 +372,22 @@ class StyleGAN2Generator(Generator):
         truncation_psi: float = 1.0,
         truncation_cutoff: int | None = None,
         noise_mode: str = "random",
-    ) -> torch.Tensor:
-        ws = self.ws(z, y, feat, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
-        return self.synthesize(ws, noise_mode)
+        mix_z: torch.Tensor | None = None,
+        mix_cutoff: int | None = None,
+        return_ws: bool = False,
+    ):
+        """Images (B, C, H, W). Style mixing (training): rows ``mix_cutoff..`` of the ws come from ``mix_z`` (same
+        conditions, truncated alike, no ``w_avg`` update). ``return_ws``: ``(images, raw, ws)`` with ``raw`` the
+        synthesis output before the output activation (the path-length regulariser differentiates it by ws)."""
+        trunc = {"truncation_psi": truncation_psi, "truncation_cutoff": truncation_cutoff}
+        ws = self.ws(z, y, feat, **trunc)
+        if mix_z is not None:
+            cutoff = self.num_ws if mix_cutoff is None else int(mix_cutoff)
+            ws = mix_styles(ws, self.ws(mix_z, y, feat, update_w_avg=False, **trunc), cutoff)
+        if not return_ws:
+            return self.synthesize(ws, noise_mode)
+        raw = self.synthesis(ws, noise_mode)
+        return (torch.tanh(raw) if self.out_act == "tanh" else raw), raw, ws
 
 
 # ------------------------------------------------------------------------------------------- discriminator

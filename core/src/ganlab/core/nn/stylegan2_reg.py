@@ -95,7 +95,9 @@ class PathLengthPenalty(nn.Module):
         self.decay, self.weight = decay, weight
         self.register_buffer("pl_mean", torch.zeros(()))
 
-    def forward(self, images: torch.Tensor, ws: torch.Tensor, noise: torch.Tensor | None = None):
+    def forward(self, images: torch.Tensor, ws: torch.Tensor, noise: torch.Tensor | None = None, reduce=None):
+        """``reduce`` (optional) maps this batch's mean length to the one that updates ``pl_mean``, e.g. its mean over
+        all processes, so that every process keeps the same running mean."""
         if ws.ndim != 3:
             raise ShapeError(f"path length: ws must be (B, num_ws, w_dim), got {tuple(ws.shape)}")
         if noise is None:
@@ -103,7 +105,10 @@ class PathLengthPenalty(nn.Module):
         (grad,) = torch.autograd.grad((images * noise).sum(), ws, create_graph=True)
         lengths = grad.square().sum(dim=2).mean(dim=1).sqrt()
         with torch.no_grad():
-            self.pl_mean.add_(self.decay * (lengths.mean() - self.pl_mean))
+            batch_mean = lengths.detach().mean()
+            if reduce is not None:
+                batch_mean = reduce(batch_mean)
+            self.pl_mean.add_(self.decay * (batch_mean - self.pl_mean))
         penalty = (lengths - self.pl_mean).square().mean()
         return penalty, lengths.detach()
 
@@ -184,8 +189,17 @@ def lazy_adam(
     return torch.optim.Adam(params, lr=lr, betas=betas, eps=eps)
 
 
-def ema_beta(batch_size: int, ema_kimg: float) -> float:
-    """Per-step decay of the generator EMA with a half-life of ``ema_kimg`` thousand images: 0.5 ** (B / (1000 k))."""
+def ema_beta(batch_size: int, ema_kimg: float, cur_nimg: int | None = None, rampup: float | None = None) -> float:
+    """Per-step decay of the generator EMA with a half-life of ``ema_kimg`` thousand images: 0.5 ** (B / (1000 k)).
+
+    With ``rampup`` (StyleGAN2-ADA: 0.05) the half-life is ``min(1000 k, rampup * cur_nimg)`` images, with
+    ``cur_nimg`` the images shown before this step: the average starts as a copy (beta 0) and lengthens with training.
+    """
     if ema_kimg <= 0:
         raise ConfigError(f"ema_kimg must be > 0, got {ema_kimg}")
-    return 0.5 ** (batch_size / (ema_kimg * 1000))
+    nimg = ema_kimg * 1000
+    if rampup:
+        if cur_nimg is None:
+            raise ConfigError("ema_beta: a rampup needs cur_nimg (images shown before this step)")
+        nimg = min(nimg, cur_nimg * rampup)
+    return 0.5 ** (batch_size / max(nimg, 1e-8))

@@ -17,5 +17,6 @@ __getattr__, __all__ = lazy_exports(
         "train": "trainer",
         "build_method": "build",
         "TopKMethod": "topk",
+        "StyleGAN2Method": "stylegan2_recipe",
     },
 )

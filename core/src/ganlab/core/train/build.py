@@ -28,6 +28,7 @@ __all__ = [
 
 def import_method_packages(name: str) -> None:
     """Make sure method ``name`` is registered: core's own methods, then every installed ganlab package's."""
+    import ganlab.core.train.stylegan2_recipe
     import ganlab.core.train.topk  # noqa: F401  (registers "topk")
 
     if name in METHODS:
