@@ -12,7 +12,10 @@ Per G step (``run.step`` counts finished G steps):
 
 Before anything is written, the trainer builds or adapts the dataset and models, runs the model contract check
 (:func:`ganlab.core.nn.check_models`), the method's own ``validate`` and the resume checks; only then does it take
-the run directory's one-writer lock. Mixed precision is plain ``torch.autocast`` with one GradScaler per model
+the run directory's one-writer lock (the data and contract checks: :mod:`ganlab.core.train.validation`; a
+rejection after the lock removes a directory the set-up created). A run on your own modules records how to rebuild
+them (:mod:`ganlab.core.train.model_record`); a ``fit`` stopped by an error writes ``failed.json`` with the reason.
+Mixed precision is plain ``torch.autocast`` with one GradScaler per model
 (fp16), since Accelerate keeps only one scaler. Checkpoints (:mod:`ganlab.core.train.checkpoint`) hold models,
 optimisers, GradScalers, EMA, the method's state, the config, the step, the pending log window and, for every
 process, the RNG states and every stream's sampler state; resuming on CPU is bit-identical, metrics.jsonl included.
