@@ -92,3 +92,127 @@ def test_a_bad_user_model_fails_before_step_one_in_a_method_run(tmp_path):
     with pytest.raises(ContractError, match="z_dim"):
         Trainer(cfg(4), run_dir=tmp_path / "r", dataset=data(), models=plain_models())
     assert not (tmp_path / "r").exists()
+
+
+# ------------------------------------------------------------------------ a run on your own modules rebuilds itself
+USER_MODULE = """
+import torch
+from torch import nn
+
+
+class UserG(nn.Module):
+    def __init__(self, z_dim=16, num_classes=10, width=32):
+        super().__init__()
+        self.z_dim, self.num_classes, self.width = z_dim, num_classes, width
+        self.embed = nn.Embedding(num_classes, z_dim)
+        self.net = nn.Sequential(nn.Linear(z_dim, width), nn.ReLU(), nn.Linear(width, 1024), nn.Tanh())
+
+    def forward(self, z, y):
+        return self.net(z + self.embed(y)).view(-1, 1, 32, 32)
+
+
+class UserD(nn.Module):
+    def __init__(self, num_classes=10, width=32):
+        super().__init__()
+        self.num_classes, self.width = num_classes, width
+        self.body = nn.Sequential(nn.Flatten(), nn.Linear(1024, width), nn.LeakyReLU(0.2))
+        self.adv, self.cls = nn.Linear(width, 1), nn.Linear(width, num_classes)
+
+    def forward(self, x):
+        h = self.body(x)
+        return self.adv(h), self.cls(h)
+"""
+
+FRESH = """
+import json, sys
+from ganlab.core.cli import main
+run, out = sys.argv[1], sys.argv[2]
+commands = {
+    "sample": ["sample", run, "--out", out + "/s.npz", "-n", "20"],
+    "drs": ["sample", run, "--out", out + "/drs.npz", "-n", "20", "--drs", "--drs-burn-in", "2",
+            "--batch-size", "64"],
+    "eval": ["eval", run, "--dataset", "digits", "--resolution", "32", "--metrics", "fid",
+             "--extractor", "random:lenet", "--n-fake", "40", "--n-real", "40", "--out-dir", out + "/ev",
+             "--no-cache", "--quiet"],
+    "gold scores": ["gold", "scores", run],
+    "gold rejection": ["gold", "rejection", run, "--n", "20", "--n-stats", "200", "--out", out + "/rej"],
+}
+if len(sys.argv) > 3:
+    commands["diagan scores"] = ["diagan", "scores", run, "--n", "8", "--n-hist", "8"]
+print(json.dumps({name: main(argv) for name, argv in commands.items()}))
+"""
+
+
+def _user_run(tmp_path, *, ema: bool, diagan: bool):
+    import importlib
+    import sys
+
+    pkg = tmp_path / "userpkg"
+    pkg.mkdir(exist_ok=True)
+    (pkg / "user_models_mod.py").write_text(USER_MODULE)
+    sys.path.insert(0, str(pkg))
+    try:
+        mod = importlib.import_module("user_models_mod")
+        G = as_generator(mod.UserG(width=24), z_dim=16, num_classes=10)
+        D = as_discriminator(mod.UserD(width=24), heads=("adv", "cls"), num_classes=10)
+        extra = ["data.name=digits", "data.resolution=32", f"ema.enabled={str(ema).lower()}", "train.batch_size=32"]
+        c = load_experiment(None, ["train.steps=4", "train.progress=false", "train.sample_every=0", *extra])
+        method = DiaGAN(DiaGANOptions(phase1_steps=3, window=2, record_every=1)) if diagan else None
+        Trainer(c, method, run_dir=tmp_path / "run", models=(G, D)).fit()
+    finally:
+        sys.path.remove(str(pkg))
+        sys.modules.pop("user_models_mod", None)
+    return pkg, tmp_path / "run"
+
+
+def _fresh(script: str, *args, pythonpath: str):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": pythonpath}
+    return subprocess.run([sys.executable, "-c", script, *map(str, args)], env=env, capture_output=True, text=True,
+                          timeout=300, cwd=args[1])  # fmt: skip
+
+
+@pytest.mark.slow  # ~30 s: a training run, then every command in a fresh Python
+@pytest.mark.parametrize("ema", [False, True], ids=["no_ema", "ema"])
+def test_a_run_on_your_own_modules_rebuilds_itself_in_a_fresh_process(tmp_path, ema):
+    import json
+    import os
+
+    pkg, run = _user_run(tmp_path, ema=ema, diagan=ema)  # the EMA run is a Dia-GAN run (its score command)
+    record = (run / "config.yaml").read_text()
+    assert "user_models_mod:UserG" in record and "width: 24" in record  # the class and its real arguments
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = _fresh(FRESH, run, out, *(["diagan"] if ema else []),
+                  pythonpath=os.pathsep.join([str(pkg), os.environ.get("PYTHONPATH", "")]))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    codes = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert set(codes.values()) == {0}, (codes, proc.stderr)
+    with np.load(out / "s.npz") as z:
+        assert z[z.files[0]].shape[0] == 20
+    assert (out / "drs.npz").is_file() and (out / "ev" / "metrics.jsonl").is_file()
+    assert (run / "scores" / "scores.npz").is_file() and any((out / "rej").iterdir())
+    # the same weights as in the checkpoint: G_ema when the run kept one, else G
+    import sys
+
+    from ganlab.core.train.checkpoint import latest_checkpoint, load_models, read_checkpoint
+
+    sys.path.insert(0, str(pkg))
+    try:
+        G, _, _, _ = load_models(latest_checkpoint(run), critic="__none__")
+        state = read_checkpoint(latest_checkpoint(run))
+        want = state["ema"]["model"] if ema else state["models"]["G"]
+        assert state.get("ema") is not None if ema else state.get("ema") is None
+        for k, v in G.state_dict().items():
+            torch.testing.assert_close(v, want[k], rtol=0, atol=0)
+    finally:
+        sys.path.remove(str(pkg))
+        sys.modules.pop("user_models_mod", None)
+    # elsewhere, without the user's module on the path: one clear line that names the fix, and no G_ema.pt advice
+    proc = _fresh("import sys; from ganlab.core.cli import main; sys.exit(main(['sample', sys.argv[1], '--out', "
+                  "sys.argv[2] + '/x.png']))", run, out, pythonpath=os.environ.get("PYTHONPATH", ""))  # fmt: skip
+    assert proc.returncode == 2 and "user_models_mod" in proc.stderr and "PYTHONPATH" in proc.stderr, proc.stderr
+    assert "G_ema.pt" not in proc.stderr and "Delete" not in proc.stderr and "Traceback" not in proc.stderr

@@ -22,6 +22,7 @@ BAD = {
     "negative checkpoint interval": ([*TOY, "train.checkpoint_every=-1"], "train.checkpoint_every must be >= 0"),
     "negative log interval": ([*TOY, "train.log_every=-5"], "train.log_every must be >= 0"),
     "keep no checkpoint": ([*TOY, "train.keep_last=0"], "train.keep_last must be >= 1"),
+    "batch larger than the dataset": ([*TOY, "train.batch_size=1000000"], "is larger than the dataset"),
     "batch not divisible": ([*TOY, "optim.d_accum=3"], "divisible"),
     "unknown backbone": ([*TOY, "model.backbone=dcgna"], "did you mean"),
     "unknown dataset": ([*TOY, "data.name=gaussians52"], "did you mean 'gaussians25'"),

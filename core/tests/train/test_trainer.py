@@ -264,7 +264,7 @@ def test_build_method_and_bad_names(tmp_path):
         build_method(MethodConfig("topk", {"decay_rate": 0.9}))
     with pytest.raises(RegistryError, match="unknown method 'tpok'"):
         build_method(MethodConfig("tpok"))
-    with pytest.raises(RegistryError, match="unknown loss"):
+    with pytest.raises(ConfigError, match="loss.name: 'hingee' is not one of"):  # checked before anything is built
         _trainer(tmp_path, loss__name="hingee")
     assert "vanilla" in METHODS
 

@@ -202,16 +202,25 @@ class RunLock:
             _HELD[key] = (fd, n + 1)
             self.held = True
             return self
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        if not _try_lock(fd):
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            if not _try_lock(fd):
+                try:
+                    holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
+                finally:
+                    os.close(fd)
+                raise RunLockedError(
+                    f"run directory {self.folder} is in use by another process (PID {holder}); wait for it to "
+                    "finish, stop it, or use another run directory"
+                )
+            # the holder we waited for may have removed the file on release: then our lock is on a deleted file
             try:
-                holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
-            finally:
-                os.close(fd)
-            raise RunLockedError(
-                f"run directory {self.folder} is in use by another process (PID {holder}); wait for it to finish, "
-                "stop it, or use another run directory"
-            )
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         os.fsync(fd)
@@ -230,6 +239,10 @@ class RunLock:
             return
         _HELD.pop(key, None)
         if fd >= 0:
+            try:  # while still held: a finished run leaves no .lock behind (Windows keeps an open file: it stays)
+                self.path.unlink(missing_ok=True)
+            except OSError:
+                pass
             os.close(fd)  # closing the descriptor drops the lock
 
     def __enter__(self) -> RunLock:

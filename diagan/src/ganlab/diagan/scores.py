@@ -61,7 +61,7 @@ def score_report(run: str | Path, *, k: float | None = None, n: int = 64, n_hist
     from ganlab.core.config import from_dict, read_yaml
     from ganlab.core.data import get_dataset
     from ganlab.core.images import images_to_png
-    from ganlab.core.nn import build_backbone
+    from ganlab.core.train.checkpoint import load_models
     from ganlab.core.train.config import ExperimentConfig
 
     run = Path(run)
@@ -97,12 +97,12 @@ def score_report(run: str | Path, *, k: float | None = None, n: int = 64, n_hist
     atomic_write_bytes(out / "lowest.png", images_to_png(images_low))
     atomic_write_bytes(out / "highest.png", images_to_png(images_high))
 
-    G, _ = build_backbone(cfg.model.backbone, **cfg.model.options)
-    G.load_state_dict(state["ema"]["model"] if state.get("ema") else state["models"]["G"])
-    G.eval()
+    G, _, _, _ = load_models(_latest_checkpoint(run), ema=True, critic="__none__")  # a backbone or your own G
     gen = torch.Generator().manual_seed(seed)
+    m, k = max(n, n_hist), int(getattr(G, "num_classes", 0) or 0)
+    y = torch.randint(0, k, (m,), generator=gen) if k else None  # a conditional G draws uniform classes
     with torch.no_grad():
-        fakes = G(torch.randn(max(n, n_hist), G.z_dim, generator=gen))
+        fakes = G(torch.randn(m, G.z_dim, generator=gen), y=y)
     atomic_write_bytes(out / "generated.png", images_to_png(fakes[:n]))
 
     if fakes.ndim == 4:

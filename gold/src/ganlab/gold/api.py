@@ -83,8 +83,7 @@ def train(
 def load_run(run: str | Path, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, torch.nn.Module, Any]:
     """``(G, D, config)`` of a run directory from its latest checkpoint, both in eval mode."""
     from ganlab.core.config import from_dict, read_yaml
-    from ganlab.core.nn import build_backbone
-    from ganlab.core.train.checkpoint import list_checkpoints, read_checkpoint
+    from ganlab.core.train.checkpoint import list_checkpoints, load_models
 
     run = Path(run)
     if not (run / "config.yaml").is_file():
@@ -93,8 +92,6 @@ def load_run(run: str | Path, device: str | torch.device = "cpu") -> tuple[torch
     ckpts = list_checkpoints(run / "checkpoints")
     if not ckpts:
         raise CheckpointError(f"{run} has no checkpoint (checkpoints/step_*.pt)")
-    state = read_checkpoint(ckpts[-1])
-    G, D = build_backbone(cfg.model.backbone, **cfg.model.options)
-    G.load_state_dict(state["models"]["G"])
-    D.load_state_dict(state["models"]["D"])
-    return G.to(device).eval(), D.to(device).eval(), cfg
+    # core rebuilds a backbone or a run's own modules; GOLD uses the live G (ema=False), as before
+    G, D, _, _ = load_models(ckpts[-1], device=device, ema=False, critic="D")
+    return G, D, cfg

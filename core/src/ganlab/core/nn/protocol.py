@@ -16,7 +16,9 @@ Wrap plain modules instead of rewriting them::
     D = as_discriminator(my_d, heads=("adv", "cls"), num_classes=10)  # my_d(x) -> (logit, class_logits)
     check_models(G, D, data_shape=(3, 32, 32), num_classes=10)       # one clear error per violation
 
-The trainer runs :func:`check_models` once at set-up, before any file is written or any step is taken.
+The trainer runs :func:`check_models` once at set-up, before any file is written or any step is taken. A run on
+adapted modules records the adapter's options and the wrapped module's class and constructor arguments, so that
+``ganlab sample`` / ``ganlab eval`` can rebuild them elsewhere (the contract: :mod:`ganlab.core.train.model_record`).
 """
 
 from __future__ import annotations
@@ -99,6 +101,18 @@ class GeneratorAdapter(Generator):
             self.channels = self.output_shape[0]
             self.resolution = self.output_shape[-1] if len(self.output_shape) == 3 else 0
 
+    @property
+    def wrapped_module(self) -> nn.Module:
+        """The module behind the adapter (recorded with the run so that it can be rebuilt)."""
+        return self.module
+
+    @property
+    def init_kwargs(self) -> dict[str, Any]:
+        """The adapter's constructor arguments except the module (what a run records to rebuild it)."""
+        shape = list(self.output_shape) if self.output_shape is not None else None
+        return {"z_dim": self.z_dim, "num_classes": self.num_classes, "feat_dim": self.feat_dim,
+                "inputs": list(self.inputs), "output_shape": shape}  # fmt: skip
+
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None, feat: torch.Tensor | None = None):
         self._check_z(z)
         y, feat = self._conditions(z.shape[0], y, feat, "G")
@@ -132,6 +146,17 @@ class DiscriminatorAdapter(Discriminator):
         self.num_classes, self.feat_dim = int(num_classes), int(feat_dim)
         self.inputs = _inputs(inputs, False, self.feat_dim, "as_discriminator")
         self.class_input = "y" in self.inputs  # a projection D reads y; an ACGAN D predicts it
+
+    @property
+    def wrapped_module(self) -> nn.Module:
+        """The module behind the adapter (recorded with the run so that it can be rebuilt)."""
+        return self.module
+
+    @property
+    def init_kwargs(self) -> dict[str, Any]:
+        """The adapter's constructor arguments except the module (what a run records to rebuild it)."""
+        return {"heads": list(self.heads), "num_classes": self.num_classes, "feat_dim": self.feat_dim,
+                "inputs": list(self.inputs)}  # fmt: skip
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, feat: torch.Tensor | None = None):
         y, feat = self._conditions(x.shape[0], y, feat, "D")

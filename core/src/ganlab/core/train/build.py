@@ -109,12 +109,20 @@ def prepare_dataset(dataset: Any, cfg: ExperimentConfig) -> Any:
 
 
 def build_models(cfg: ExperimentConfig) -> tuple[nn.Module, nn.Module]:
-    """The (G, D) pair of ``cfg.model`` from the backbone registry."""
+    """The (G, D) pair of ``cfg.model`` from the backbone registry, or rebuilt from the records of a run on your own
+    modules (``model.backbone: custom``, :mod:`ganlab.core.train.model_record`)."""
     from ganlab.core.nn import build_backbone
     from ganlab.core.train.checkpoint import CUSTOM_BACKBONE
 
     if cfg.model.backbone == CUSTOM_BACKBONE:
-        raise ConfigError(
-            "model.backbone is 'custom' (your own modules): pass them to the trainer, Trainer(cfg, models=(G, D))"
-        )
+        from ganlab.core.errors import CheckpointError
+        from ganlab.core.train.model_record import build_recorded
+
+        try:
+            return build_recorded(dict(cfg.model.options))
+        except CheckpointError as exc:
+            raise ConfigError(
+                f"model.backbone is 'custom': {exc}; or pass your modules: Trainer(cfg, models=(G, D))"
+            ) from None
+
     return build_backbone(cfg.model.backbone, **cfg.model.options)

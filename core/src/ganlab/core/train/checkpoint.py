@@ -127,13 +127,7 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:
-        raise CheckpointError(
-            f"cannot read checkpoint {path} ({type(exc).__name__}: {exc}); the file is corrupt or not a "
-            "checkpoint. Delete it to resume from the previous one, or pass another file."
-        ) from None
+    state = _torch_load(path, "checkpoint")
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path} is not a ganlab trainer checkpoint (format {CHECKPOINT_FORMAT})")
     return state
@@ -171,16 +165,31 @@ def resume_changes(saved: Any, current: Any) -> tuple[list[str], list[str]]:
 
 
 # ------------------------------------------------------------------------------------------ models from files
-def _build(cfg: Any) -> tuple[nn.Module, nn.Module]:
+def _build(cfg: Any, state: dict[str, Any] | None = None) -> tuple[nn.Module, nn.Module]:
+    """(G, D) before loading weights: from the backbone registry, or from the records of a run on your own modules
+    (or the checkpoint's skeletons of modules that have no usable record)."""
     from ganlab.core.nn import build_backbone
 
     if cfg.model.backbone == CUSTOM_BACKBONE:
-        raise CheckpointError(
-            "this run was trained on your own modules (model.backbone: custom), which a checkpoint cannot rebuild; "
-            "load the weights into your modules yourself (checkpoint['models']['G']), or sample from G_ema.pt, "
-            "which stores the whole module"
-        )
+        from ganlab.core.train.model_record import build_recorded
+
+        return build_recorded(dict(cfg.model.options), (state or {}).get("skeletons"))
     return build_backbone(cfg.model.backbone, **cfg.model.options)
+
+
+def _torch_load(path: Path, what: str) -> Any:
+    """``torch.load`` with a clear error: a class that cannot be imported here is told apart from a corrupt file."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except (ModuleNotFoundError, AttributeError) as exc:
+        raise CheckpointError(
+            f"{path} stores an object of a class this Python cannot import ({type(exc).__name__}: {exc}); the file "
+            "is fine: put the folder holding that module on PYTHONPATH (or install it) and try again"
+        ) from None
+    except Exception as exc:
+        raise CheckpointError(
+            f"cannot read {what} {path} ({type(exc).__name__}: {exc}); the file is corrupt or not a {what}"
+        ) from None
 
 
 def _refuse_nonfinite(module: nn.Module, path: Path, what: str) -> None:
@@ -195,7 +204,9 @@ def _refuse_nonfinite(module: nn.Module, path: Path, what: str) -> None:
 def load_models(
     checkpoint: str | Path, device: torch.device | str = "cpu", ema: bool = True, critic: str = "D"
 ) -> tuple[nn.Module, nn.Module | None, Any, dict[str, Any]]:
-    """Rebuild (G, critic, config, checkpoint) from a checkpoint; G is G_ema when saved and ``ema``; eval mode.
+    """Rebuild (G, critic, config, checkpoint) from a checkpoint; G is G_ema when saved and ``ema`` (else the live G
+    of that checkpoint); eval mode. A run on your own modules is rebuilt from its records
+    (:mod:`ganlab.core.train.model_record`).
 
     ``critic`` names the checkpoint model returned second (``"D"``, an auxiliary ``"aux_d"``, or a name that is
     absent for none). Non-finite weights are refused.
@@ -206,7 +217,7 @@ def load_models(
     path = Path(checkpoint)
     state = read_checkpoint(path)
     cfg = from_dict(ExperimentConfig, state["config"])
-    G, D = _build(cfg)
+    G, D = _build(cfg, state)
     g_state = state["ema"]["model"] if ema and state.get("ema") else state["models"]["G"]
     G.load_state_dict(g_state)
     _refuse_nonfinite(G, path, "G_ema" if ema and state.get("ema") else "G")
@@ -219,12 +230,14 @@ def load_models(
 
 
 def export_generator(G: nn.Module, cfg: Any, step: int, path: str | Path) -> Path:
-    """Write ``G`` (G_ema) for sampling: its weights and config, or the whole module for a custom model."""
+    """Write ``G`` (G_ema) for sampling: its weights and config (enough to rebuild it: a backbone, or the records of
+    your own modules), or the whole pickled module when your G cannot be rebuilt from its record."""
     from ganlab.core.config import to_dict
 
     path = Path(path)
     state: dict[str, Any] = {"format": EXPORT_FORMAT, "config": to_dict(cfg), "step": int(step)}
-    if cfg.model.backbone == CUSTOM_BACKBONE:
+    record = cfg.model.options.get("G") if cfg.model.backbone == CUSTOM_BACKBONE else None
+    if cfg.model.backbone == CUSTOM_BACKBONE and (not isinstance(record, dict) or record.get("rebuildable") is False):
         state["module"] = G
     else:
         state["G"] = G.state_dict()
@@ -246,10 +259,7 @@ def load_generator(path: str | Path, device: torch.device | str = "cpu") -> tupl
         path = export if export.is_file() else latest_checkpoint(path)
     if not path.is_file():
         raise CheckpointError(f"{path} does not exist; pass a G_ema.pt, a checkpoint or a run directory")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:
-        raise CheckpointError(f"cannot read {path} ({type(exc).__name__}: {exc})") from None
+    state = _torch_load(path, "generator file")
     info: dict[str, Any] = {"checkpoint": str(path)}
     if isinstance(state, nn.Module):
         G = state

@@ -7,7 +7,11 @@ models, optimisers, EMA, method, streams, log window and RNG, and writes through
 
 from __future__ import annotations
 
+import contextlib
+import json
+import shutil
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +19,45 @@ from ganlab.core.errors import CheckpointError, TrainingDivergedError
 from ganlab.core.train import checkpoint as ckpt
 from ganlab.core.train.seeding import rng_state, set_rng_state
 
-__all__ = ["Checkpointing"]
+__all__ = ["FAILED_FILE", "Checkpointing"]
+
+FAILED_FILE = "failed.json"  # written when training stops on an error; removed when the run is taken up again
 
 
 class Checkpointing:
     """Checkpoint and resume methods of the trainer (see the module docstring)."""
+
+    @contextlib.contextmanager
+    def _undo_on_failure(self) -> Iterator[None]:
+        """Set-up after the lock: on an error, release the lock and remove the run directory if this set-up made it
+        (a rejected run leaves no trace; an existing one keeps its files)."""
+        created = not self.run_dir.path.exists()
+        try:
+            yield
+        except BaseException:
+            if self.is_main:
+                self.run_dir.unlock()
+                if created:
+                    shutil.rmtree(self.run_dir.path, ignore_errors=True)
+            raise
+
+    def _mark_failed(self, exc: BaseException) -> None:
+        """``failed.json``: why training stopped, at which step, and the last good checkpoint (main process)."""
+        if not self.is_main:
+            return
+        from ganlab.core.fileio import atomic_write_text
+
+        found = self.checkpoints()
+        record = {
+            "status": "failed",
+            "step": self.step,
+            "error": type(exc).__name__,
+            "reason": str(exc) or type(exc).__name__,
+            "last_checkpoint": str(found[-1]) if found else None,
+        }
+        with contextlib.suppress(OSError):
+            atomic_write_text(self.run_dir.path / FAILED_FILE, json.dumps(record, indent=2) + "\n")
+            self.run_dir.log_event({"event": "failed", **{k: v for k, v in record.items() if k != "status"}})
 
     def checkpoints(self) -> list[Path]:
         """This run's checkpoints, oldest first."""
@@ -53,6 +91,7 @@ class Checkpointing:
             "logbook": self.logbook.state_dict(),
             "rng": self._gather(rng_state(self.device)),
             "streams": self._gather(self.streams.state_dict()),
+            **({"skeletons": self._skeletons} if getattr(self, "_skeletons", None) else {}),
         }
 
     def save_checkpoint(self) -> Path:

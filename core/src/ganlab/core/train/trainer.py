@@ -12,7 +12,10 @@ Per G step (``run.step`` counts finished G steps):
 
 Before anything is written, the trainer builds or adapts the dataset and models, runs the model contract check
 (:func:`ganlab.core.nn.check_models`), the method's own ``validate`` and the resume checks; only then does it take
-the run directory's one-writer lock. Mixed precision is plain ``torch.autocast`` with one GradScaler per model
+the run directory's one-writer lock (the data and contract checks: :mod:`ganlab.core.train.validation`; a
+rejection after the lock removes a directory the set-up created). A run on your own modules records how to rebuild
+them (:mod:`ganlab.core.train.model_record`); a ``fit`` stopped by an error writes ``failed.json`` with the reason.
+Mixed precision is plain ``torch.autocast`` with one GradScaler per model
 (fp16), since Accelerate keeps only one scaler. Checkpoints (:mod:`ganlab.core.train.checkpoint`) hold models,
 optimisers, GradScalers, EMA, the method's state, the config, the step, the pending log window and, for every
 process, the RNG states and every stream's sampler state; resuming on CPU is bit-identical, metrics.jsonl included.
@@ -39,14 +42,16 @@ from ganlab.core.losses import get_loss
 from ganlab.core.results import RunDir
 from ganlab.core.train import checkpoint as ckpt
 from ganlab.core.train.build import build_dataset, build_method, build_models, method_config, prepare_dataset
-from ganlab.core.train.checkpointing import Checkpointing
+from ganlab.core.train.checkpointing import FAILED_FILE, Checkpointing
 from ganlab.core.train.config import ExperimentConfig
 from ganlab.core.train.ema import EMA
 from ganlab.core.train.evaluation_schedule import BestSelector
 from ganlab.core.train.logbook import Logbook, LossGuard
 from ganlab.core.train.method import Batch, Method
+from ganlab.core.train.model_record import model_skeletons, record_models
 from ganlab.core.train.seeding import seed_everything
 from ganlab.core.train.streams import Streams
+from ganlab.core.train.validation import check_config, check_run
 
 __all__ = ["Trainer", "lr_factor", "train"]
 
@@ -95,6 +100,7 @@ class Trainer(Checkpointing):
         models: tuple[nn.Module, nn.Module] | Callable[[], tuple[nn.Module, nn.Module]] | None = None,
         accelerator: Any = None,
     ) -> None:
+        check_config(cfg)  # also a config built or edited in Python (train.steps = 0)
         self.method = method if method is not None else build_method(cfg.method)
         if method is not None and method_config(method) != cfg.method:  # the record names what really trains
             cfg = copy.deepcopy(cfg)
@@ -138,7 +144,11 @@ class Trainer(Checkpointing):
         self._base_lr: dict[str, float] = {}
         self.G = self.add_model("G", G, o.g_lr, o.g_betas or o.betas)
         self.D = self.add_model("D", D, o.d_lr, o.d_betas or o.betas)
-        self._check_contract()
+        check_run(self)  # the data, the batch size and the model contract (ganlab.core.train.validation)
+        self._skeletons: dict[str, nn.Module] = {}
+        if models is not None and cfg.model.backbone == ckpt.CUSTOM_BACKBONE:  # how another process rebuilds G, D
+            cfg.model.options = record_models(G, D)
+            self._skeletons = model_skeletons(cfg.model.options, G, D)
         self.ema = EMA(self.unwrap(self.G), cfg.ema.decay, cfg.ema.start) if cfg.ema.enabled else None
         self.streams = Streams(self.dataset, self.device)
         self.step = 0
@@ -159,15 +169,21 @@ class Trainer(Checkpointing):
         validate = getattr(self.method, "validate", None)
         if callable(validate):
             validate(self)
+        if self.init_state is not None:
+            self._load_training_state(self.init_state, names=("G", "D"))
+        if resume_state is not None:  # a checkpoint that does not fit the models is refused before any write
+            self._load_training_state(resume_state, names=("G", "D"), ema=False)
+        with self._undo_on_failure():
+            self._setup(resume_state, resume_path)
 
+    def _setup(self, resume_state: dict[str, Any] | None, resume_path: Path | None) -> None:
+        cfg = self.cfg
         if self.is_main:  # the run directory is ours from here on
             self.run_dir.lock()
             remove_stale_temps(self.run_dir.path)
             remove_stale_temps(self.run_dir.checkpoints)
             # a resumed run rewrites what came after its checkpoint; a fresh one drops an aborted run's records
             self.run_dir.truncate_metrics(int(resume_state["step"]) if resume_state is not None else 0)
-        if self.init_state is not None:
-            self._load_training_state(self.init_state, names=("G", "D"))
         self.method.setup(self)
         if self.init_state is not None:
             extra = [n for n in self.models if n not in ("G", "D") and n in self.init_state["models"]]
@@ -203,37 +219,6 @@ class Trainer(Checkpointing):
         z = torch.randn(n, self.z_dim, generator=gen).to(self.device)
         y = (torch.arange(n) % self.num_classes).to(self.device) if self.num_classes else None
         return {"z": z, "label": y}
-
-    def _check_contract(self) -> None:
-        """G and D follow the model contract and fit the data (one clear error otherwise; no state changes)."""
-        from ganlab.core.nn.protocol import ContractError, check_models
-
-        ds = self.dataset
-        shape = tuple(getattr(ds, "shape", ()) or ())
-        if not hasattr(ds, "get_batch") or not shape:
-            raise ContractError(
-                f"the dataset ({type(ds).__name__}) does not follow the ganlab dataset protocol (get_batch, shape, "
-                "labels); wrap it: ganlab.core.data.from_torch(dataset, name=...)"
-            )
-        where = f"backbone {self.cfg.model.backbone!r}" if self.cfg.model.backbone != "custom" else "your models"
-        if self.cfg.loss.class_weight and not self.num_classes:
-            raise ContractError(f"{where}: loss.class_weight (ACGAN) needs a class-conditional G (num_classes > 0)")
-        real = ds.get_batch(list(range(min(2, len(ds)))))["image"]
-        if len(real) < 2:
-            real = None
-        try:
-            check_models(
-                self.unwrap(self.G),
-                self.unwrap(self.D),
-                data_shape=shape,
-                num_classes=int(getattr(ds, "num_classes", 0) or 0),
-                real=real,
-                heads=tuple(getattr(self.method, "d_heads", ("adv",)))
-                + (("cls",) if self.cfg.loss.class_weight else ()),
-                device=self.device,
-            )
-        except ContractError as exc:
-            raise ContractError(f"{where} on dataset {self.cfg.data.name!r}: {exc}") from None
 
     # ------------------------------------------------------------------------------------------- run object
     def unwrap(self, module: nn.Module) -> nn.Module:
@@ -437,6 +422,7 @@ class Trainer(Checkpointing):
         start_step = self.step
         if self.is_main:
             self.run_dir.lock()
+            (self.run_dir.path / FAILED_FILE).unlink(missing_ok=True)  # taken up again
         pbar = tqdm(total=t.steps, initial=self.step, disable=not (t.progress and self.is_main), desc=self.cfg.name)
         t0 = time.perf_counter()
         self._window = (t0, self.step)
@@ -464,6 +450,9 @@ class Trainer(Checkpointing):
                     self.evaluate()
             if self._last_ckpt_step() != self.step:
                 self.save_checkpoint()
+        except BaseException as exc:
+            self._mark_failed(exc)
+            raise
         finally:
             pbar.close()
             self.logbook.close()
