@@ -179,3 +179,24 @@ def test_instance_selection_table3_rehearsal_passes(tmp_path):
     assert ph["steps_reached"] == ph["min_steps_reached"] == ph["steps_planned"] == 24
     assert ph["trainings"] >= 10 and ph["checkpoints"] >= 10 and ph["evaluated"]
     assert rehearsed(exp.config, tmp_path)
+
+
+def test_time_limit_ends_a_rehearsal_through_a_harness_that_catches_exceptions(tmp_path):
+    import time
+
+    from ganlab.core.rehearse import rehearse
+
+    def run(path, scale, overrides, run_dir):
+        for _ in range(100):  # like the harness: a failing arm is caught, the next one runs
+            try:
+                time.sleep(0.05)
+            except Exception:
+                pass
+        return [{"done": 1}]
+
+    exp = _toy(tmp_path)
+    exp.run = run
+    start = time.time()
+    result = rehearse("pkg/toy", exp, cache_dir=tmp_path / "c", timeout_s=0.3)
+    assert result.status == "fail" and "RehearsalTimeout: no result within 0.3 s" in result.error
+    assert time.time() - start < 3

@@ -300,7 +300,7 @@ def rehearse(
     """Rehearse ``exp``'s paper config (derived as :func:`derive_rehearsal` says) on stand-in data and stand-in
     evaluation networks where the real ones are missing; record the outcome under ``cache_dir``."""
     from ganlab.core.config import read_yaml
-    from ganlab.core.rehearse_assets import prepared, time_limit
+    from ganlab.core.rehearse_assets import RehearsalTimeout, prepared, time_limit
     from ganlab.core.results import RunDir
 
     if "paper" not in exp.scales or exp.status.get("paper", "ok").startswith("pending"):
@@ -327,7 +327,7 @@ def rehearse(
             records = exp.run(config_file, "paper", [], run_dir)
             run_dir.write_results(records, title=f"{key} (rehearsal of the paper scale)")
         result.status = "pass"
-    except Exception as exc:  # a failed rehearsal is a result, reported in one line
+    except (Exception, RehearsalTimeout) as exc:  # a failed rehearsal is a result, reported in one line
         result.error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
         if run_path.is_dir():
             import traceback

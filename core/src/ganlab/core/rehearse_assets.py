@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-__all__ = ["FAKE_WEIGHTS", "prepared", "time_limit"]
+__all__ = ["FAKE_WEIGHTS", "REAL_CLASSES", "RehearsalTimeout", "networks", "prepared", "time_limit"]
 
 
 def _tv(builder: str, prefix: str = "", wrap: str | None = None, **kwargs: Any) -> Callable[[], Any]:
@@ -190,8 +190,9 @@ def prepared(cfg: dict[str, Any], cache: Path) -> Iterator[tuple[dict[str, Any],
         yield cfg, substituted
 
 
-class RehearsalTimeout(Exception):
-    pass
+class RehearsalTimeout(BaseException):
+    """Not an Exception: the harness catches a failing arm's exceptions and goes on with the next arm; the time
+    limit must end the whole rehearsal."""
 
 
 @contextlib.contextmanager
@@ -202,7 +203,7 @@ def time_limit(seconds: float | None) -> Iterator[None]:
         return
 
     def expire(signum: int, frame: Any) -> None:
-        raise RehearsalTimeout(f"no result within {seconds:.0f} s")
+        raise RehearsalTimeout(f"no result within {seconds:g} s")
 
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
