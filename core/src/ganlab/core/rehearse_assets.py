@@ -143,7 +143,9 @@ def _datasets(cfg: dict[str, Any], folder: Path, num_for: Callable[[str], int]) 
         classes = _classes(cfg, name)
         if classes and "classes" in inspect.signature(writers()[name][0]).parameters:
             options["classes"] = classes
-        num = max(num_for(name), classes or 0)
+        # per-class selection keeps 10% of each class at the smallest retention and PPCA fits >= 2 per class:
+        # 10 items per class keep every arm's per-class subset non-empty (1 per class emptied 9 of 10 arms)
+        num = max(num_for(name), 10 * (classes or 0))
         marker = root / MARKER
         done = json.loads(marker.read_text()).get("stand_ins", {}).get(name, {}) if marker.is_file() else {}
         if done.get("num") != num or done.get("options") != options or not done.get("files"):
