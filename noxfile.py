@@ -1,4 +1,4 @@
-"""Sessions: tests, isolated (one per package), lint, demo, repro_smoke, bench.
+"""Sessions: tests, isolated (one per package), lint, demo, repro_smoke, rehearse, bench.
 
 The two commands of the README: ``pip install nox && nox -s tests`` (every package in one venv, all tests not
 marked slow) and ``pip install nox && nox -s demo`` (the main job: every method compared on embedded data, CPU,
@@ -126,6 +126,15 @@ def repro_smoke(session: nox.Session) -> None:
     """Every shipped reproduction config at smoke scale."""
     _install(session, *PACKAGES)
     session.run("ganlab", "repro", "run", "--all", "--scale", "smoke", "--out-dir", "runs/repro_smoke")
+
+
+@nox.session(python=PYTHON, venv_params=VENV_PARAMS)
+def rehearse(session: nox.Session) -> None:
+    """Dress rehearsal of every paper config (``ganlab repro rehearse --all``): the paper's code path on a shrunk
+    schedule, stand-in data and stand-in weights; extra arguments go to the command (e.g. ``-- --timeout 600``)."""
+    _install(session, *PACKAGES)
+    args = session.posargs or ["--timeout", "3600"]
+    session.run("ganlab", "repro", "rehearse", "--all", *args)
 
 
 @nox.session(python=PYTHON, venv_params=VENV_PARAMS)

@@ -179,13 +179,18 @@ def add_repro_command(subparsers: argparse._SubParsersAction, package: str) -> N
     p.set_defaults(func=run)
 
 
-def _list(package: str | None = None) -> int:
+def _list(package: str | None = None, cache_dir: str | None = None) -> int:
+    from ganlab.core.rehearse import rehearsed
+
     for key, exp in all_experiments().items():
         if package is None or key.startswith(package + "/"):
             parts = []
             for s in exp.scales:
                 needs = requirements(exp, s)
-                parts.append(f"{s}: " + ("runs here" if not needs else "needs " + ", ".join(needs)))
+                part = f"{s}: " + ("runs here" if not needs else "needs " + ", ".join(needs))
+                if s == "paper" and not exp.status.get(s, "ok").startswith("pending"):
+                    part += " (rehearsed)" if rehearsed(exp.config, cache_dir) else " (not rehearsed)"
+                parts.append(part)
             print(f"{key:45s} {exp.description}\n{'':45s} [{'; '.join(parts)}]")
     return 0
 
@@ -218,7 +223,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("repro", help="list or run the reproductions of every installed package")
     sub = p.add_subparsers(dest="repro_command", metavar="ACTION")
     pl = sub.add_parser("list", help="the experiments, and at each scale whether it runs here or what it needs")
-    pl.set_defaults(func=lambda a: _list())
+    pl.add_argument("--cache-dir", default=None, help="where rehearsals are recorded (default: <cache>/rehearse)")
+    pl.set_defaults(func=lambda a: _list(cache_dir=a.cache_dir))
     pr = sub.add_parser("run", help="run experiments")
     pr.add_argument("experiments", nargs="*", help="package/name keys (see `ganlab repro list`)")
     add_overrides_argument(pr)
@@ -237,7 +243,55 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ps.add_argument("experiment", help="a package/name key (see `ganlab repro list`)")
     ps.add_argument("--scale", choices=SCALES, default="paper")
     ps.set_defaults(func=_show)
+    _register_rehearse(sub)
     p.set_defaults(func=lambda a: (p.print_help(), 0)[1])
+
+
+def _register_rehearse(sub: argparse._SubParsersAction) -> None:
+    pr = sub.add_parser(
+        "rehearse",
+        help="dress rehearsal of the paper scale: the paper config with its schedule shrunk, on stand-ins",
+        description="Run each experiment's paper config, derived to a short schedule (every schedule point kept in "
+        "order and scaled), small evaluation counts, stand-in datasets and stand-in weights for missing evaluation "
+        "networks; print pass/fail, wall time and the phases reached. A pass is recorded for `ganlab repro list`.",
+    )
+    pr.add_argument("experiments", nargs="*", help="package/name keys (see `ganlab repro list`)")
+    pr.add_argument("--all", action="store_true", help="rehearse every experiment with a paper scale")
+    pr.add_argument("--steps", type=int, default=24, help="rehearsal length of the paper's train.steps")
+    pr.add_argument("--n-eval", type=int, default=32, help="evaluation sample counts (n_fake, n_real, ...)")
+    pr.add_argument("--batch", default="4", help="cap on train.batch_size ('paper': keep the paper's)")
+    pr.add_argument("--timeout", type=float, default=None, help="seconds per config (default: none)")
+    pr.add_argument("--cache-dir", default=None, help="stand-ins, runs and records (default: <cache>/rehearse)")
+    pr.set_defaults(func=_rehearse_cli)
+
+
+def _rehearse_cli(args: argparse.Namespace) -> int:
+    from ganlab.core.rehearse import rehearse
+
+    exps = all_experiments()
+    keys = [k for k, e in exps.items() if "paper" in e.scales] if args.all else args.experiments
+    if not keys:
+        raise GanlabError("name experiments to rehearse (ganlab repro list) or pass --all")
+    batch = None if args.batch == "paper" else int(args.batch)
+    results = []
+    for key in keys:
+        exp = get_experiment(key)
+        r = rehearse(
+            key,
+            exp,
+            cache_dir=args.cache_dir,
+            timeout_s=args.timeout,
+            steps=args.steps,
+            n_eval=args.n_eval,
+            batch=batch,
+        )
+        print(r.line(), flush=True)
+        for s in r.substituted:
+            print(f"{'':8s}stand-in: {s}")
+        results.append(r)
+    failed = [r.key for r in results if r.status == "fail"]
+    print(f"{len(results) - len(failed)} of {len(results)} rehearsals passed or are pending; failed: {len(failed)}")
+    return 1 if failed else 0
 
 
 def _show(args: argparse.Namespace) -> int:

@@ -1,0 +1,344 @@
+"""Dress rehearsal of a ``paper`` config: the same code path, shrunk in time and in evaluation size.
+
+:func:`derive_rehearsal` turns an experiment's ``paper`` config into its ``rehearse`` config automatically; nothing
+is written by hand. Everything that decides *what* runs is kept: model sizes, losses, optimisers, augmentation,
+conditioning, method options and the evaluation protocol (network, resize, reference, metrics, checkpoint rule).
+Three things shrink:
+
+- **time**: every schedule point (a key named ``steps``, ``every`` or ``start``, or ending in ``_steps``,
+  ``_every``, ``_start``, plus the keys a package declares in :data:`SCHEDULE_KEYS`) goes through one monotone map
+  from paper steps to rehearsal steps: points keep their order (a point before another stays before it, equal
+  points stay equal), are scaled by ``steps / train.steps``, and stay >= 1 (0 still means "off"). Periodic
+  evaluations (``eval.every``, a protocol's ``checkpoint.every``) are raised so that they fire ``max_evals`` times,
+  since each one is a full evaluation; the map then pushes every later point past them to keep the order.
+  A *count* key (Dia-GAN's ``window``: records of ``record_every`` steps) keeps its span in steps scaled;
+- **evaluation size**: sample counts (``n_fake``, ``n_real``, ``prdc.n_*``, ``reference.n``, ...) drop to ``n_eval``;
+- **batch per process** (``train.batch_size``): the paper's, capped at ``batch`` (the smallest that keeps the
+  batch-statistics code paths; pass ``batch=None`` to keep the paper's when time allows).
+
+:func:`rehearse` runs it (:mod:`ganlab.core.rehearse_assets` writes the stand-in datasets and evaluation networks it
+needs) and reports the phases it went through; passes are recorded per config hash for ``ganlab repro list``.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = [
+    "COUNT_KEYS",
+    "SCHEDULE_KEYS",
+    "Rehearsal",
+    "config_hash",
+    "derive_rehearsal",
+    "register_schedule_keys",
+    "rehearse",
+    "rehearsed",
+    "schedule_points",
+]
+
+# package -> {key: None (a step count) | the key whose period it counts (a count of records)}
+SCHEDULE_KEYS: dict[str, dict[str, str | None]] = {
+    # Dia-GAN: phase 1 length and the record cadence are steps; the LDR window is a number of records
+    "diagan": {"phase1_steps": None, "record_every": None, "window": "record_every"},
+}
+# evaluation sample counts (any package); ``n`` only inside a ``reference`` section
+COUNT_KEYS = ("n_fake", "n_real", "n_samples", "num_samples", "samples_per_class", "manifold_samples")
+_SUFFIXES = ("_steps", "_every", "_start")
+_NAMES = ("steps", "every", "start")
+
+
+def register_schedule_keys(package: str, steps: tuple[str, ...] = (), counts: dict[str, str] | None = None) -> None:
+    """Declare a package's schedule keys whose names the generic rule misses: ``steps`` are step counts,
+    ``counts`` map a key counting records to the key holding the record period."""
+    table = SCHEDULE_KEYS.setdefault(package, {})
+    table.update(dict.fromkeys(steps))
+    table.update(counts or {})
+
+
+# ------------------------------------------------------------------------------------------------ walking
+Path_ = tuple[Any, ...]
+
+
+def _leaves(node: Any, path: Path_ = ()) -> Iterator[tuple[Path_, Any]]:
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _leaves(v, (*path, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _leaves(v, (*path, i))
+    else:
+        yield path, node
+
+
+def _get(node: Any, path: Path_) -> Any:
+    for p in path:
+        node = node[p]
+    return node
+
+
+def _set(node: Any, path: Path_, value: Any) -> None:
+    for p in path[:-1]:
+        node = node[p]
+    node[path[-1]] = value
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _names(path: Path_) -> list[str]:
+    return [p for p in path if isinstance(p, str)]
+
+
+def schedule_points(cfg: dict[str, Any], package: str | None = None) -> dict[Path_, int]:
+    """Every step-valued schedule key (path -> paper value > 0) in a scale-selected config."""
+    declared = SCHEDULE_KEYS.get(package or "", {})
+    out = {}
+    for path, v in _leaves(cfg):
+        key = path[-1] if path and isinstance(path[-1], str) else None
+        if key is None or not _is_int(v) or v <= 0:
+            continue
+        if key in declared:
+            if declared[key] is None:
+                out[path] = v
+        elif key in _NAMES or key.endswith(_SUFFIXES):
+            out[path] = v
+    return out
+
+
+def _periodic_eval(path: Path_) -> bool:
+    names = _names(path)
+    return names[-1] == "every" and len(names) > 1 and names[-2] in ("eval", "checkpoint")
+
+
+def _train_steps(points: dict[Path_, int]) -> int | None:
+    steps = [v for p, v in points.items() if _names(p)[-2:] == ["train", "steps"]]
+    return max(steps) if steps else None
+
+
+def _monotone_map(values: list[int], total: int, steps: int, floors: dict[int, int]) -> dict[int, int]:
+    """Paper step -> rehearsal step: scaled by ``steps / total``, >= 1, raised to ``floors``, and strictly
+    increasing over the distinct paper values (so order and equality are both kept)."""
+    out: dict[int, int] = {}
+    prev = 0
+    for v in sorted(set(values)):
+        r = max(1, round(v * steps / total), floors.get(v, 0), prev + 1)
+        out[v] = prev = r
+    return out
+
+
+def derive_rehearsal(
+    raw: dict[str, Any],
+    package: str | None = None,
+    *,
+    steps: int = 24,
+    n_eval: int = 32,
+    batch: int | None = 4,
+    max_evals: int = 2,
+) -> dict[str, Any]:
+    """The ``rehearse`` config of a raw experiment config (``read_yaml``'s output, ``scales`` included): its
+    ``paper`` scale with the schedule, evaluation sizes and batch shrunk as the module docstring says."""
+    from ganlab.core.config import select_scale
+
+    cfg = select_scale(raw, "paper") if "scales" in raw else copy.deepcopy(raw)
+    points = schedule_points(cfg, package)
+    declared = SCHEDULE_KEYS.get(package or "", {})
+    counts = {
+        p: v for p, v in _leaves(cfg) if p and isinstance(p[-1], str) and declared.get(p[-1]) and _is_int(v) and v > 0
+    }
+    total = _train_steps(points) or max(points.values(), default=0)
+    if points and total:
+        floors: dict[int, int] = {}
+        for p, v in points.items():
+            if _periodic_eval(p) and v < total:
+                floors[v] = max(floors.get(v, 0), math.ceil(steps / max_evals))
+        spans = [v * _get(cfg, (*p[:-1], declared[p[-1]])) for p, v in counts.items() if _has_period(cfg, p, declared)]
+        table = _monotone_map([*points.values(), total, *spans], total, steps, floors)
+        for p, v in counts.items():
+            if _has_period(cfg, p, declared):
+                period = _get(cfg, (*p[:-1], declared[p[-1]]))
+                _set(cfg, p, max(1, table[v * period] // table[period]))
+        for p, v in points.items():
+            _set(cfg, p, table[v])
+    for path, v in list(_leaves(cfg)):
+        names = _names(path)
+        if not names or not _is_int(v) or v <= 0:
+            continue
+        if names[-1] in COUNT_KEYS or names[-2:] == ["reference", "n"]:
+            _set(cfg, path, min(v, n_eval))
+        elif batch is not None and names[-2:] == ["train", "batch_size"]:
+            _set(cfg, path, min(v, batch))
+    return cfg
+
+
+def _has_period(cfg: dict[str, Any], path: Path_, declared: dict[str, str | None]) -> bool:
+    try:
+        return _is_int(_get(cfg, (*path[:-1], declared[path[-1]])))
+    except (KeyError, IndexError, TypeError):
+        return False
+
+
+# ------------------------------------------------------------------------------------------------ records
+def config_hash(config: str | Path) -> str:
+    """Hash of an experiment's resolved ``paper`` config (a changed config needs a new rehearsal)."""
+    from ganlab.core.config import read_yaml, select_scale
+
+    text = yaml.safe_dump(select_scale(read_yaml(config), "paper"), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _records_file(cache_dir: str | Path | None) -> Path:
+    from ganlab.core.fileio import cache_root
+
+    return Path(cache_dir) if cache_dir is not None else cache_root() / "rehearse"
+
+
+def _read_records(cache_dir: str | Path | None) -> dict[str, Any]:
+    f = _records_file(cache_dir) / "rehearsals.json"
+    try:
+        return json.loads(f.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def rehearsed(config: str | Path, cache_dir: str | Path | None = None) -> bool:
+    """Whether this exact paper config (by hash) has a passed rehearsal on record."""
+    try:
+        key = config_hash(config)
+    except Exception:  # an unreadable config was never rehearsed
+        return False
+    return bool(_read_records(cache_dir).get(key, {}).get("passed"))
+
+
+def _record(result: Rehearsal, cache_dir: str | Path | None) -> None:
+    from ganlab.core.fileio import atomic_write_text
+
+    records = _read_records(cache_dir)
+    records[result.config_hash] = {
+        "experiment": result.key,
+        "passed": result.passed,
+        "wall_s": round(result.wall_s, 1),
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    atomic_write_text(_records_file(cache_dir) / "rehearsals.json", json.dumps(records, indent=2, sort_keys=True))
+
+
+# ------------------------------------------------------------------------------------------------ running
+@dataclass
+class Rehearsal:
+    """One rehearsal's outcome: ``status`` is ``pass``, ``fail`` or ``pending`` (the paper scale is declared
+    pending, so there is nothing to rehearse)."""
+
+    key: str
+    status: str
+    wall_s: float = 0.0
+    config_hash: str = ""
+    phases: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+    substituted: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "pass"
+
+    def line(self) -> str:
+        ph = self.phases
+        parts = [f"{self.status:7s} {self.key:45s} {self.wall_s:7.1f} s"]
+        if ph:
+            parts.append(
+                f"steps {ph.get('steps_reached', '-')}/{ph.get('steps_planned', '-')} "
+                f"({ph.get('trainings', 0)} trainings), checkpoints {ph.get('checkpoints', 0)}, "
+                f"periodic evals {ph.get('periodic_evals', 0)}, evaluation {'done' if ph.get('evaluated') else 'no'}"
+            )
+        if self.error:
+            parts.append(self.error)
+        return " | ".join(parts)
+
+
+def _phases(run_dir: Path, records: list[dict[str, Any]], planned: int | None) -> dict[str, Any]:
+    reached, trainings, checkpoints, evals = [], 0, 0, 0
+    for f in run_dir.rglob("events.jsonl"):
+        for line in f.read_text().splitlines():
+            ev = json.loads(line)
+            if ev.get("event") == "fit_end":
+                trainings += 1
+                reached.append(int(ev.get("step", 0)))
+            elif ev.get("event") == "checkpoint":
+                checkpoints += 1
+    for f in run_dir.rglob("metrics.jsonl"):
+        evals += sum('"metric"' in line for line in f.read_text().splitlines())
+    return {
+        "steps_planned": planned,
+        "steps_reached": max(reached) if reached else 0,
+        "min_steps_reached": min(reached) if reached else 0,
+        "trainings": trainings,
+        "checkpoints": checkpoints,
+        "periodic_evals": evals,
+        "evaluated": bool(records),
+    }
+
+
+def rehearse(
+    key: str,
+    exp: Any,
+    *,
+    cache_dir: str | Path | None = None,
+    out_dir: str | Path | None = None,
+    timeout_s: float | None = None,
+    **derive: Any,
+) -> Rehearsal:
+    """Rehearse ``exp``'s paper config (derived as :func:`derive_rehearsal` says) on stand-in data and stand-in
+    evaluation networks where the real ones are missing; record the outcome under ``cache_dir``."""
+    from ganlab.core.config import read_yaml
+    from ganlab.core.rehearse_assets import RehearsalTimeout, prepared, time_limit
+    from ganlab.core.results import RunDir
+
+    if "paper" not in exp.scales or exp.status.get("paper", "ok").startswith("pending"):
+        return Rehearsal(key, "pending", error=exp.status.get("paper", "no paper scale"))
+    cache = _records_file(cache_dir)
+    digest = config_hash(exp.config)
+    cfg = derive_rehearsal(read_yaml(exp.config), key.split("/")[0], **derive)
+    out = Path(out_dir) if out_dir is not None else cache / "runs"
+    run_path = out / key / digest
+    start = time.time()
+    result = Rehearsal(key, "fail", config_hash=digest)
+    records: list[dict[str, Any]] = []
+    try:
+        with time_limit(timeout_s), prepared(cfg, cache) as (config_dict, substituted):
+            result.substituted = substituted
+            if run_path.exists():  # a rehearsal starts fresh: the harness would resume an earlier one
+                import shutil
+
+                shutil.rmtree(run_path)
+            run_dir = RunDir(run_path)
+            config_file = run_path / "rehearse.yaml"
+            run_path.mkdir(parents=True, exist_ok=True)
+            config_file.write_text(yaml.safe_dump(config_dict, sort_keys=False))
+            records = exp.run(config_file, "paper", [], run_dir)
+            run_dir.write_results(records, title=f"{key} (rehearsal of the paper scale)")
+        result.status = "pass"
+    except (Exception, RehearsalTimeout) as exc:  # a failed rehearsal is a result, reported in one line
+        result.error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+        if run_path.is_dir():
+            import traceback
+
+            (run_path / "rehearsal_error.txt").write_text(traceback.format_exc())
+    result.wall_s = time.time() - start
+    planned = _train_steps(schedule_points(cfg, key.split("/")[0]))
+    if run_path.exists():
+        result.phases = _phases(run_path, records, planned)
+        if result.passed and planned and result.phases["trainings"] and result.phases["steps_reached"] != planned:
+            result.status = "fail"
+            result.error = f"training stopped at step {result.phases['steps_reached']} of {planned}"
+    _record(result, cache_dir)
+    return result

@@ -1,0 +1,216 @@
+"""What a dress rehearsal puts in place of what this machine lacks: stand-in datasets and evaluation networks.
+
+- every ``data: {name: ...}`` section whose dataset has a stand-in writer (:mod:`ganlab.core.data.standin`) and is
+  not bundled gets a stand-in under ``<cache>/data/<name>`` and its ``root`` pointed there; the run reads it
+  inside :func:`~ganlab.core.data.checksums.skip_checksums`;
+- every evaluation network or embedding (``extractor``, ``embedding``, ``network: {name}``) whose weights file is
+  missing gets a file with the real file's name, keys and tensor shapes and random values in ``<cache>/weights``,
+  and ``$GANLAB_WEIGHTS_DIR`` points there for the rehearsal (real files from the user's folder are linked in, so
+  they are still found): the extractor loads it through the ordinary lookup. Only those stand-in files skip the
+  pinned sha256 check. A network without a stand-in writer here (a TorchScript file) stays missing, and the
+  rehearsal fails naming it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import os
+import signal
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+__all__ = ["FAKE_WEIGHTS", "REAL_CLASSES", "RehearsalTimeout", "networks", "prepared", "time_limit"]
+
+
+def _tv(builder: str, prefix: str = "", wrap: str | None = None, **kwargs: Any) -> Callable[[], Any]:
+    def state() -> Any:
+        import torchvision.models as tvm
+
+        net = getattr(tvm, builder)(weights=None, **kwargs)
+        sd = {prefix + k: v for k, v in net.state_dict().items()}
+        return {wrap: sd} if wrap else sd
+
+    return state
+
+
+# extractor name -> (weights file names (any one will do), the state the real file holds, with random values)
+FAKE_WEIGHTS: dict[str, tuple[list[str], Callable[[], Any]]] = {
+    "inception_torchvision": (
+        ["inception_v3_google-0cc3c7bd.pth"],
+        _tv("inception_v3", aux_logits=True, init_weights=False),
+    ),
+    "resnet50": (["resnet50-0676ba61.pth", "resnet50-19c8e357.pth"], _tv("resnet50")),
+    "vgg16": (["vgg16-397923af.pth"], _tv("vgg16")),
+    # Instance Selection's Table 1 networks (ganlab.instance_selection.extractors): CSAILVision's file wraps a
+    # DataParallel state (``module.`` keys) in ``state_dict``
+    "resnet50_places365": (
+        ["resnet50_places365.pth.tar"],
+        _tv("resnet50", prefix="module.", wrap="state_dict", num_classes=365),
+    ),
+    "resnext101_wsl": (["ig_resnext101_32x8-c38310e5.pth"], _tv("resnext101_32x8d")),
+}
+
+
+def _walk(node: Any) -> Iterator[tuple[str, Any, Any]]:
+    """(key, value, parent mapping) for every key of a nested config."""
+    if isinstance(node, dict):
+        for k, v in list(node.items()):
+            yield k, v, node
+            yield from _walk(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _walk(v)
+
+
+def networks(cfg: dict[str, Any]) -> list[str]:
+    """The evaluation networks and embeddings a config names."""
+    out = []
+    for k, v, _ in _walk(cfg):
+        if k in ("extractor", "embedding") and isinstance(v, str):
+            out.append(v)
+        elif k == "network" and isinstance(v, dict) and isinstance(v.get("name"), str):
+            out.append(v["name"])
+    return list(dict.fromkeys(out))
+
+
+def _found(names: list[str]) -> Path | None:
+    from ganlab.core.features.weights import _candidates
+
+    return next((f for f in _candidates(names, None) if f.is_file()), None)
+
+
+def _weights(cfg: dict[str, Any], folder: Path) -> list[str]:
+    """Stand-in weight files for the missing networks (written once, kept in ``folder``); returns what was
+    substituted. Real files from the user's weights folder are linked into ``folder``."""
+    from ganlab.core.features.weights import WEIGHTS_ENV
+
+    folder.mkdir(parents=True, exist_ok=True)
+    user = os.environ.get(WEIGHTS_ENV)
+    if user and Path(user).expanduser().is_dir() and Path(user).expanduser().resolve() != folder.resolve():
+        for f in Path(user).expanduser().iterdir():
+            link = folder / f.name
+            if f.is_file() and not link.exists():
+                link.symlink_to(f.resolve())
+    substituted = []
+    for name in networks(cfg):
+        base = name.split(":", 1)[0]
+        if base not in FAKE_WEIGHTS or ":" in name:
+            continue  # no weights file, or no stand-in writer (the extractor then fails naming the file)
+        files, state = FAKE_WEIGHTS[base]
+        target = folder / files[0]
+        if _found(files) is not None:  # the real file is there: a stand-in written earlier must not shadow it
+            if target.is_file() and not target.is_symlink():
+                target.unlink()
+            continue
+        if not target.is_file():
+            import torch
+
+            tmp = target.with_name(target.name + ".tmp")
+            torch.save(state(), tmp)
+            tmp.replace(target)
+        substituted.append(f"{name} weights (random values, the real keys and shapes)")
+    return substituted
+
+
+# the real class counts of the datasets whose stand-in writer takes ``classes`` (a class-conditional model is built
+# for the real count, so the stand-in has as many classes; a config's ``model.options.num_classes`` comes first)
+REAL_CLASSES = {"imagenet": 1000, "imagenet_lt": 1000}
+
+
+def _classes(cfg: dict[str, Any], name: str) -> int | None:
+    stated = [v for k, v, _ in _walk(cfg) if k == "num_classes" and isinstance(v, int) and not isinstance(v, bool)]
+    return max(stated) if stated else REAL_CLASSES.get(name)
+
+
+def _datasets(cfg: dict[str, Any], folder: Path, num_for: Callable[[str], int]) -> list[str]:
+    """Point every ``data`` section naming a dataset with a stand-in at a stand-in written under ``folder``."""
+    import inspect
+    import json
+
+    from ganlab.core.data.standin import MARKER, STANDINS, write_standin
+    from ganlab.core.data.standin import _writers as writers
+
+    substituted = []
+    for k, v, _ in list(_walk(cfg)):
+        if k != "data" or not isinstance(v, dict) or v.get("name") not in STANDINS:
+            continue
+        name = v["name"]
+        root = folder / name
+        options = {}
+        classes = _classes(cfg, name)
+        if classes and "classes" in inspect.signature(writers()[name][0]).parameters:
+            options["classes"] = classes
+        # per-class selection keeps 10% of each class at the smallest retention and PPCA fits >= 2 per class:
+        # 10 items per class keep every arm's per-class subset non-empty (1 per class emptied 9 of 10 arms)
+        num = max(num_for(name), 10 * (classes or 0))
+        marker = root / MARKER
+        done = json.loads(marker.read_text()).get("stand_ins", {}).get(name, {}) if marker.is_file() else {}
+        if done.get("num") != num or done.get("options") != options or not done.get("files"):
+            write_standin(name, root, num=num, **options)
+            done = json.loads(marker.read_text())["stand_ins"][name]
+        v["root"] = str(root / done["files"][0]) if name == "hdf5" else str(root)
+        words = f", {classes} classes" if "classes" in options else ""
+        substituted.append(f"dataset {name} (stand-in, {num} items{words})")
+    return list(dict.fromkeys(substituted))
+
+
+def _batch(cfg: dict[str, Any]) -> int:
+    sizes = [v for k, v, p in _walk(cfg) if k == "batch_size" and isinstance(v, int) and "steps" in p]
+    return max(sizes, default=1)
+
+
+@contextlib.contextmanager
+def prepared(cfg: dict[str, Any], cache: Path) -> Iterator[tuple[dict[str, Any], list[str]]]:
+    """Within the block: ``cfg`` (a copy) reads stand-in datasets, missing weights are stand-ins found through
+    ``$GANLAB_WEIGHTS_DIR``, and checksums of stand-in files are not compared."""
+    from ganlab.core.data.checksums import skip_checksums
+    from ganlab.core.data.standin import default_num
+    from ganlab.core.features import weights as W
+
+    cfg = copy.deepcopy(cfg)
+    batch = _batch(cfg)
+    # enough items that the smallest subset (a 10% retention) still fills a batch
+    substituted = _datasets(cfg, cache / "data", lambda name: max(default_num(name), 16 * batch))
+    folder = (cache / "weights").resolve()
+    substituted += _weights(cfg, folder)
+    original = W.check_sha256
+
+    def check(file: Path, sha256: str | None) -> str:
+        path = Path(file)
+        if path.parent.resolve() == folder and not path.is_symlink():  # a stand-in file: its hash is not the real one
+            return W.sha256_file(path)
+        return original(file, sha256)
+
+    with (
+        skip_checksums(),
+        mock.patch.dict(os.environ, {W.WEIGHTS_ENV: str(folder)}),
+        mock.patch.object(W, "check_sha256", check),
+    ):
+        yield cfg, substituted
+
+
+class RehearsalTimeout(BaseException):
+    """Not an Exception: the harness catches a failing arm's exceptions and goes on with the next arm; the time
+    limit must end the whole rehearsal."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`RehearsalTimeout` in the main thread after ``seconds`` (None: no limit)."""
+    if not seconds:
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise RehearsalTimeout(f"no result within {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
