@@ -66,8 +66,9 @@ def header_gpus(path: Path) -> int | None:
 def _gold_steps(ecfg: Any, notes: list[str]) -> int | None:
     """GOLD counts epochs: epochs x ceil(train items / batch), from the data when present, else its published size."""
     epochs = (ecfg.method.options or {}).get("epochs")
-    if epochs is None:
-        return int(ecfg.train.steps)
+    if epochs is None:  # the run config's train.steps is a placeholder the experiment's protocol replaces
+        notes.append("step count set by the GOLD protocol, not the run config")
+        return None
     try:
         from ganlab.gold.method import resolve_steps
 

@@ -35,7 +35,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from paper_configs import PaperConfig, paper_configs  # noqa: E402
+from paper_configs import PaperConfig, paper_configs
 
 COLUMNS = [
     "config",
@@ -158,18 +158,19 @@ def build_trainer(row: PaperConfig, batch: int, amp: str, out: str, synthetic: b
 
 
 def measure(trainer, warmup: int, steps: int, loader_steps: int, budget_s: float) -> dict[str, float]:
-    """Steps/s over ``steps`` timed steps (fewer past ``budget_s``), then the loader share over ``loader_steps``."""
+    """Steps/s over ``steps`` timed steps (fewer past ``budget_s``), then the loader share over ``loader_steps``
+    (``steps=0``: the steps/s of that synchronised pass, as a dry run's one step)."""
     device = trainer.device
     for _ in range(warmup):
         trainer.train_step()
     _sync(device)
     t0 = time.perf_counter()
     done = 0
-    while done < steps and (done < 2 or time.perf_counter() - t0 < budget_s):
+    while steps and done < steps and (done < 2 or time.perf_counter() - t0 < budget_s):
         trainer.train_step()
         done += 1
     _sync(device)
-    sps = done / (time.perf_counter() - t0)
+    sps = done / (time.perf_counter() - t0) if done else 0.0
 
     waited = [0.0]
     fetch = trainer.streams.next
@@ -192,6 +193,8 @@ def measure(trainer, warmup: int, steps: int, loader_steps: int, budget_s: float
         total = time.perf_counter() - t1
     finally:
         trainer.streams.next = fetch
+    if not done:
+        sps = loader_steps / total if total > 0 else 0.0
     return {"steps_per_s": sps, "loader_share": waited[0] / total if total > 0 else 0.0}
 
 
@@ -208,7 +211,6 @@ def _signature(row: PaperConfig, batch: int, amp: str, synthetic: bool) -> str:
 
 
 def run_one(row: PaperConfig, amp: str, args: argparse.Namespace, device) -> dict[str, Any]:
-    import torch
 
     batch = 2 if args.dry_run else row.batch_per_gpu
     notes = list(row.notes)
@@ -221,6 +223,21 @@ def run_one(row: PaperConfig, amp: str, args: argparse.Namespace, device) -> dic
     if row.error:
         out["note"] = "; ".join([*notes, row.error])
         return out
+    while True:
+        oom = _measure_into(out, row, batch, amp, args, device, notes)
+        if not oom or batch <= 1:
+            break
+        batch //= 2  # does not fit: measure half the batch, accumulated to the paper's (the estimates say so)
+        notes.append(f"batch {batch * 2} per GPU out of memory: measured at {batch}")
+        out["batch_per_gpu"] = batch
+    out["note"] = "; ".join(notes)
+    return out
+
+
+def _measure_into(out, row, batch, amp, args, device, notes) -> bool:
+    """Measure one (config, batch, AMP) into ``out``; True when the batch did not fit in the GPU's memory."""
+    import torch
+
     with tempfile.TemporaryDirectory() as tmp:
         trainer = None
         try:
@@ -230,7 +247,7 @@ def run_one(row: PaperConfig, amp: str, args: argparse.Namespace, device) -> dic
             trainer, kind = build_trainer(row, batch, amp, tmp, args.synthetic or args.dry_run, notes)
             out["method"], out["data"] = trainer.cfg.method.name, kind
             if args.dry_run:
-                r = measure(trainer, 0, 1, 1, budget_s=0.0)
+                r = measure(trainer, 0, 0, 1, budget_s=0.0)
             else:
                 r = measure(trainer, args.warmup, args.steps, args.loader_steps, args.pass_s)
             sps = r["steps_per_s"]
@@ -240,11 +257,9 @@ def run_one(row: PaperConfig, amp: str, args: argparse.Namespace, device) -> dic
                 peak_mem_mib=round(_peak_mib(device), 1),
                 loader_share=round(r["loader_share"], 4),
             )
-            if row.steps and not args.dry_run:  # a batch-2 CPU step says nothing about the paper's wall time
-                hours_1 = row.steps * (row.global_batch / batch) / sps / 3600
-                out.update(est_hours_1gpu=round(hours_1, 2), est_hours_8gpu=round(hours_1 / 8, 2))
+            _estimate(out, row, args.dry_run)
         except torch.cuda.OutOfMemoryError:
-            notes.append(f"out of memory at batch {batch}")
+            return True
         except Exception as exc:
             notes.append(f"error: {type(exc).__name__}: {str(exc)[:200]}")
         finally:
@@ -252,8 +267,7 @@ def run_one(row: PaperConfig, amp: str, args: argparse.Namespace, device) -> dic
                 trainer.close()
             del trainer
             gc.collect()
-    out["note"] = "; ".join(notes)
-    return out
+    return False
 
 
 def markdown(info: dict[str, Any]) -> str:
@@ -265,7 +279,10 @@ def markdown(info: dict[str, Any]) -> str:
         "| " + " | ".join(COLUMNS) + " |",
         "|" + "---|" * len(COLUMNS),
     ]
-    body = ["| " + " | ".join("" if r[c] is None else str(r[c]).replace("|", "/") for c in COLUMNS) + " |" for r in info["rows"]]
+    body = [
+        "| " + " | ".join("" if r[c] is None else str(r[c]).replace("|", "/") for c in COLUMNS) + " |"
+        for r in info["rows"]
+    ]
     return "\n".join(head + body) + "\n"
 
 
@@ -305,7 +322,15 @@ def main(argv=None) -> dict[str, Any]:
             sig = _signature(row, batch, amp, args.synthetic or args.dry_run) if row.ecfg is not None else None
             if sig in done:
                 first = done[sig]
-                rows.append({**first, "config": row.key, "paper_steps": row.steps, "paper_gpus": row.gpus, "note": f"same step as {first['config']}"})
+                rows.append(
+                    {
+                        **first,
+                        "config": row.key,
+                        "paper_steps": row.steps,
+                        "paper_gpus": row.gpus,
+                        "note": f"same step as {first['config']}",
+                    }
+                )
                 _estimate(rows[-1], row, args.dry_run)
             else:
                 rows.append(run_one(row, amp, args, device))
@@ -319,7 +344,11 @@ def main(argv=None) -> dict[str, Any]:
                 flush=True,
             )
     summary = (
-        ("DRY RUN on CPU (batch 2, one step, no AMP): checks the path, measures nothing about a GPU. " if args.dry_run else "")
+        (
+            "DRY RUN on CPU (batch 2, one step, no AMP): checks the path, measures nothing about a GPU. "
+            if args.dry_run
+            else ""
+        )
         + f"Model/step cost per config: the trainer's real step at the paper's batch per GPU; data marked synthetic "
         f"is random tensors of the right shape (the data is not here). AMP = torch.autocast {args.amp_dtype}. img/s = "
         "steps/s x batch x n_dis. peak_mem_mib: torch.cuda.max_memory_allocated (CPU: the process's peak RSS so "
