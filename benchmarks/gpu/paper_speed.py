@@ -142,6 +142,7 @@ def build_trainer(row: PaperConfig, batch: int, amp: str, out: str, synthetic: b
         G, D = build_models(cfg)
         dataset, kind = _dataset_for(cfg, row, G, max(N_SYNTHETIC_MIN, 2 * batch), synthetic)
         run_dir = Path(out) / attempt
+        trainer = None
         try:
             trainer = Trainer(cfg, run_dir=run_dir, dataset=dataset, models=(G, D))
             trainer.train_step()
@@ -149,6 +150,9 @@ def build_trainer(row: PaperConfig, batch: int, amp: str, out: str, synthetic: b
         except Exception as exc:
             import torch
 
+            if trainer is not None:
+                trainer.close()  # release its run directory
+            del trainer
             if isinstance(exc, torch.cuda.OutOfMemoryError):
                 raise
             last = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
@@ -294,8 +298,8 @@ def main(argv=None) -> dict[str, Any]:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--steps", type=int, default=10, help="timed steps per config and AMP mode")
     parser.add_argument("--loader-steps", type=int, default=3, help="steps of the (synchronised) loader-share pass")
-    parser.add_argument("--pass-s", type=float, default=6.0, help="stop a timed pass after this many seconds")
-    parser.add_argument("--budget-s", type=float, default=540.0, help="skip the configs left after this long")
+    parser.add_argument("--pass-s", type=float, default=4.0, help="stop a timed pass after this many seconds")
+    parser.add_argument("--budget-s", type=float, default=500.0, help="skip the configs left after this long")
     parser.add_argument("--synthetic", action="store_true", help="synthetic data even where the real data is here")
     parser.add_argument("--out-dir", default="runs/bench")
     args = parser.parse_args(argv)
@@ -316,10 +320,10 @@ def main(argv=None) -> dict[str, Any]:
     for row in rows_cfg:
         for amp in amps:
             batch = 2 if args.dry_run else row.batch_per_gpu
-            if time.perf_counter() - start > args.budget_s:
+            sig = _signature(row, batch, amp, args.synthetic or args.dry_run) if row.ecfg is not None else None
+            if sig not in done and time.perf_counter() - start > args.budget_s:
                 rows.append({**{c: None for c in COLUMNS}, "config": row.key, "amp": amp, "note": "skipped: budget"})
                 continue
-            sig = _signature(row, batch, amp, args.synthetic or args.dry_run) if row.ecfg is not None else None
             if sig in done:
                 first = done[sig]
                 rows.append(
@@ -328,13 +332,14 @@ def main(argv=None) -> dict[str, Any]:
                         "config": row.key,
                         "paper_steps": row.steps,
                         "paper_gpus": row.gpus,
-                        "note": f"same step as {first['config']}",
+                        "note": f"same step as {first['config']}"
+                        + ("" if first["steps_per_s"] else f" ({first['note']})"),
                     }
                 )
                 _estimate(rows[-1], row, args.dry_run)
             else:
                 rows.append(run_one(row, amp, args, device))
-                if sig is not None and rows[-1]["steps_per_s"]:
+                if sig is not None:
                     done[sig] = rows[-1]
             r = rows[-1]
             print(
