@@ -55,7 +55,10 @@ COLUMNS = [
     "est_hours_8gpu",
     "note",
 ]
-N_SYNTHETIC_MIN = 256  # synthetic items (>= 2 batches, and enough for an instance method's k neighbours)
+# synthetic items: at least 2 batches and more than an instance method's k neighbours; fewer in a dry run, where a
+# method's setup (e.g. IC-GAN's feature extraction over the data) runs on the CPU
+N_SYNTHETIC = 256
+N_SYNTHETIC_DRY = 64
 
 
 def _sync(device) -> None:
@@ -126,7 +129,9 @@ def _dataset_for(cfg, row: PaperConfig, G, n: int, synthetic: bool):
     return synthetic_dataset(shape, int(getattr(G, "num_classes", 0) or 0), n), "synthetic"
 
 
-def build_trainer(row: PaperConfig, batch: int, amp: str, out: str, synthetic: bool, notes: list[str]):
+def build_trainer(
+    row: PaperConfig, batch: int, amp: str, out: str, synthetic: bool, notes: list[str], dry_run: bool = False
+):
     """A Trainer of the row's config that has run one step; falls back to vanilla on the same backbone."""
     from ganlab.core.train import Trainer
     from ganlab.core.train.build import build_models
@@ -140,7 +145,9 @@ def build_trainer(row: PaperConfig, batch: int, amp: str, out: str, synthetic: b
             notes.append(f"vanilla on the same backbone ({cfg.method.name}: {last})")
             cfg.method.name, cfg.method.options = "vanilla", {}
         G, D = build_models(cfg)
-        dataset, kind = _dataset_for(cfg, row, G, max(N_SYNTHETIC_MIN, 2 * batch), synthetic)
+        k = int((cfg.method.options or {}).get("k") or 0)
+        n = max(N_SYNTHETIC_DRY if dry_run else N_SYNTHETIC, 2 * batch, k + 1)
+        dataset, kind = _dataset_for(cfg, row, G, n, synthetic)
         run_dir = Path(out) / attempt
         trainer = None
         try:
@@ -248,7 +255,7 @@ def _measure_into(out, row, batch, amp, args, device, notes) -> bool:
             if device.type == "cuda":
                 torch.cuda.empty_cache()
                 torch.cuda.reset_peak_memory_stats(device)
-            trainer, kind = build_trainer(row, batch, amp, tmp, args.synthetic or args.dry_run, notes)
+            trainer, kind = build_trainer(row, batch, amp, tmp, args.synthetic or args.dry_run, notes, args.dry_run)
             out["method"], out["data"] = trainer.cfg.method.name, kind
             if args.dry_run:
                 r = measure(trainer, 0, 0, 1, budget_s=0.0)
