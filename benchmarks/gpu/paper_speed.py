@@ -148,6 +148,8 @@ def build_trainer(
         k = int((cfg.method.options or {}).get("k") or 0)
         n = max(N_SYNTHETIC_DRY if dry_run else N_SYNTHETIC, 2 * batch, k + 1)
         dataset, kind = _dataset_for(cfg, row, G, n, synthetic)
+        if cfg.method.name == "gold" and cfg.method.options.get("epochs") is not None:
+            _gold_timing(cfg, dataset, notes)
         run_dir = Path(out) / attempt
         trainer = None
         try:
@@ -162,10 +164,26 @@ def build_trainer(
             del trainer
             if isinstance(exc, torch.cuda.OutOfMemoryError):
                 raise
-            last = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
+            last = _short(exc)
             del G, D
             gc.collect()
     raise RuntimeError(last)
+
+
+def _short(exc: BaseException) -> str:
+    """An error in one line (a registry's list of every name cut off)."""
+    text = (str(exc).splitlines() or [""])[0].split("; choose one of")[0]
+    return f"{type(exc).__name__}: {text[:200]}"
+
+
+def _gold_timing(cfg, dataset, notes: list[str]) -> None:
+    """GOLD checks train.steps against its epochs on this data; re-weighting from the first step, the GOLD step."""
+    from ganlab.gold.method import resolve_steps
+
+    cfg.method.options = {**cfg.method.options, "start_epoch": 0}
+    cfg.train.steps = resolve_steps(cfg, dataset)
+    if "re-weighting" not in " ".join(notes):
+        notes.append("timed with re-weighting on (start_epoch 0)")
 
 
 def measure(trainer, warmup: int, steps: int, loader_steps: int, budget_s: float) -> dict[str, float]:
@@ -272,7 +290,7 @@ def _measure_into(out, row, batch, amp, args, device, notes) -> bool:
         except torch.cuda.OutOfMemoryError:
             return True
         except Exception as exc:
-            notes.append(f"error: {type(exc).__name__}: {str(exc)[:200]}")
+            notes.append(f"error: {_short(exc)}")
         finally:
             if trainer is not None:
                 trainer.close()
