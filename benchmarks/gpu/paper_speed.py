@@ -271,6 +271,7 @@ def _measure_into(out, row, batch, amp, args, device, notes) -> bool:
         trainer = None
         try:
             if device.type == "cuda":
+                gc.collect()  # the previous trainer's (or out-of-memory attempt's) tensors
                 torch.cuda.empty_cache()
                 torch.cuda.reset_peak_memory_stats(device)
             trainer, kind = build_trainer(row, batch, amp, tmp, args.synthetic or args.dry_run, notes, args.dry_run)
