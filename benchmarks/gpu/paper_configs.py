@@ -152,8 +152,15 @@ def paper_config(key: str, exp: Any) -> PaperConfig:
 
 def paper_configs(only: str = "") -> list[PaperConfig]:
     """Every installed experiment with a paper scale (``only``: comma-separated substrings of package/name)."""
+    import importlib
+
     from ganlab.core.repro import all_experiments
 
+    for pkg in ("icgan", "diagan", "gold", "instance_selection", "multigan_boosting"):
+        try:  # a package's own backbone presets (IC-GAN's official configs) register when their module is imported
+            importlib.import_module(f"ganlab.{pkg}.presets")
+        except ImportError:
+            pass
     patterns = [p for p in only.split(",") if p]
     rows = []
     for key, exp in all_experiments().items():
