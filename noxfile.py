@@ -1,4 +1,4 @@
-"""Sessions: tests, isolated (one per package), lint, demo, repro_smoke, rehearse, bench.
+"""Sessions: tests, isolated (one per package), lint, demo, repro_smoke, rehearse, bench, gpu.
 
 The two commands of the README: ``pip install nox && nox -s tests`` (every package in one venv, all tests not
 marked slow) and ``pip install nox && nox -s demo`` (the main job: every method compared on embedded data, CPU,
@@ -146,3 +146,13 @@ def bench(session: nox.Session) -> None:
         scripts = [s for s in scripts if any(p in s for p in session.posargs)]
     for script in scripts:
         session.run("python", script)
+
+
+@nox.session(python=PYTHON, venv_params=VENV_PARAMS)
+def gpu(session: nox.Session) -> None:
+    """Every paper config's trainer step on this machine's GPU, AMP off and on: runs/bench/gpu_paper.{json,md}.
+
+    ``nox -s gpu -- --dry-run --only gold/figure3`` passes its arguments on (see benchmarks/gpu/paper_speed.py).
+    """
+    _install(session, *PACKAGES)
+    session.run("python", os.path.join("benchmarks", "gpu", "paper_speed.py"), *session.posargs)
