@@ -150,7 +150,7 @@ def test_each_violation_is_one_clear_error(what, G, D, kwargs, message):
 @pytest.mark.parametrize(("what", "G", "D", "kwargs", "message"), VIOLATIONS[:6], ids=[v[0] for v in VIOLATIONS[:6]])
 def test_the_trainer_rejects_violations_before_step_one_and_writes_nothing(tmp_path, what, G, D, kwargs, message):
     ds = from_arrays(torch.rand(16, *SHAPE) * 2 - 1, name="tiny")
-    cfg = load_experiment(None, ["train.steps=2", "train.progress=false", "data.name=tiny"])
+    cfg = load_experiment(None, ["train.steps=2", "train.batch_size=8", "train.progress=false", "data.name=tiny"])
     with pytest.raises(ContractError, match=message):
         Trainer(cfg, run_dir=tmp_path / "run", dataset=ds, models=(G, D))
     assert list(tmp_path.iterdir()) == []

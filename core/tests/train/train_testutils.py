@@ -16,6 +16,7 @@ class TinyG(nn.Module):
 
     def __init__(self, z_dim=8, shape=(1, 8, 8), bn=False, num_classes=0):
         super().__init__()
+        self.init_kwargs = dict(z_dim=z_dim, shape=shape, bn=bn, num_classes=num_classes)  # how a run rebuilds it
         self.z_dim, self.num_classes, self.feat_dim, self.shape = z_dim, num_classes, 0, shape
         self.embed = nn.Embedding(num_classes, z_dim) if num_classes else None
         layers = [nn.Linear(z_dim, 32)]
@@ -35,6 +36,7 @@ class TinyD(nn.Module):
 
     def __init__(self, shape=(1, 8, 8), sn=False, dropout=0.0, num_classes=0):
         super().__init__()
+        self.init_kwargs = dict(shape=shape, sn=sn, dropout=dropout, num_classes=num_classes)
         self.num_classes = num_classes
         lin = nn.Linear(int(np.prod(shape)), 32)
         head = nn.Linear(32, 1)
