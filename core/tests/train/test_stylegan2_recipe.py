@@ -208,7 +208,8 @@ def _all_state(trainer: Trainer) -> dict[str, torch.Tensor]:
         out[f"ema.{k}"] = v
     out["ema.decay"] = torch.tensor(trainer.ema.decay)
     for k, v in trainer.method.state_dict().items():
-        out[f"method.{k}"] = torch.as_tensor(v)
+        for kk, vv in v.items() if isinstance(v, dict) else [("", v)]:
+            out[f"method.{k}.{kk}"] = torch.as_tensor(vv)
     return out
 
 
@@ -233,9 +234,63 @@ def test_mnist5k_trains_and_resumes_bit_identically(tmp_path):
     assert a.keys() == b.keys()
     different = [k for k in a if not torch.equal(a[k], b[k])]
     assert not different, different[:5]
-    assert float(a["method.pl_mean"]) > 0
+    assert float(a["method.pl_mean."]) > 0
     strip = lambda recs: [{k: v for k, v in r.items() if k != "wall_s"} for r in recs]
     assert strip(full.run_dir.read_metrics()) == strip(resumed.run_dir.read_metrics())
+
+
+def test_ada_strength_and_counters_resume_bit_identically(tmp_path):
+    """ADA on (p adjusted every 2 D steps by 16 images / 64 = 0.25): stop at 3 (between two adjustments, one
+    D step's signs pending), resume to 6; weights, p and the sign counters equal the uninterrupted run's."""
+    over = [
+        "train.steps=6",
+        "method.options.augment=ada",
+        "method.options.ada_interval=2",
+        "method.options.ada_kimg=0.064",
+        "method.options.ada_p=0.5",
+        "method.options.r1_interval=2",
+    ]
+    cfg = _cfg(*over)
+    full = Trainer(cfg, run_dir=tmp_path / "full", dataset=_tiny_data())
+    full.fit()
+    part = Trainer(cfg, run_dir=tmp_path / "part", dataset=_tiny_data())
+    part.fit(stop_at=3)
+    pending = part.method.ada.state_dict()
+    assert pending["steps"] == 3 and pending["count"] == 8  # one real batch of 8 since the adjustment at step 2
+    resumed = Trainer(cfg, run_dir=tmp_path / "part", dataset=_tiny_data(), resume=True)
+    assert resumed.method.ada.state_dict() == pending
+    resumed.fit()
+    ada = full.method.ada
+    assert ada.steps == 6 and ada.count == 0
+    # three adjustments of +-0.25 from 0.5, each following the sign of (E sign D(real) - 0.6), within [0, 1]
+    assert ada.p in {0.0, 0.25, 0.5, 0.75, 1.0}
+    a, b = _all_state(full), _all_state(resumed)
+    different = [k for k in a if not torch.equal(a[k], b[k])]
+    assert not different, different[:5]
+    assert a["method.ada.p"] == ada.p
+    records = [r for r in full.run_dir.read_metrics() if "ada_p" in r]
+    assert records and all(0 <= r["ada_p"] <= 1 for r in records)  # logged (averaged over the log window)
+
+
+def test_diffaugment_and_ada_reach_d_and_keep_g_differentiable(tmp_path):
+    seen = []
+
+    class _Spy(StyleGAN2Method):
+        def augment(self, images):
+            out = super().augment(images)
+            seen.append((images.detach().clone(), out.detach().clone(), out.requires_grad))
+            return out
+
+    cfg = _cfg("train.steps=1", "method.options.augment=diffaugment", "method.options.r1_gamma=0")
+    method = _Spy(StyleGAN2Options(augment="diffaugment", diffaugment="translation,cutout", r1_gamma=0, pl_weight=0))
+    Trainer(cfg, method, run_dir=tmp_path / "run", dataset=_tiny_data()).fit()
+    assert len(seen) == 3  # D step: real, fake; G step: fake
+    assert all(not torch.equal(x, y) for x, y, _ in seen)  # cutout always removes a box
+    assert seen[2][2]  # the G step's fakes keep their graph through the augmentation
+    with pytest.raises(ConfigError, match="augment must be"):
+        StyleGAN2Options(augment="diffaug")
+    with pytest.raises(ConfigError, match="unknown DiffAugment operation"):
+        StyleGAN2Options(augment="diffaugment", diffaugment="blur")
 
 
 @pytest.mark.distributed

@@ -13,7 +13,10 @@
   corrected values;
 * the trainer's G EMA gets StyleGAN2's per-step decay ``0.5 ** (B / ema_nimg)`` with a half-life of ``ema_kimg``
   thousand images (optionally ramped up: ``ema_nimg = min(1000 ema_kimg, ema_rampup * images so far)``);
-* :func:`truncated_samples`: the truncation trick in W for sampling (needs the tracked average of w).
+* :func:`truncated_samples`: the truncation trick in W for sampling (needs the tracked average of w);
+* ``augment``: ``diffaugment`` (``diffaugment`` policy) or ``ada`` (strength adapted towards ``ada_target``, see
+  :mod:`ganlab.core.augment`) on every image D sees (real, fake, R1's reals: R1 differentiates by the image before
+  augmentation, as the ADA code does); ADA's strength and counters are in ``state_dict``.
 
 The step counters and the path-length mean are in ``state_dict``, so a resumed run is bit-identical on CPU.
 Deliberate differences from the official loop, which orders a step G, G-reg, D, D-reg, EMA: here it is D, D-reg,
@@ -27,6 +30,7 @@ from typing import Any
 
 import torch
 
+from ganlab.core.augment import AdaptiveAugment, check_diffaugment_policy, diff_augment
 from ganlab.core.errors import ConfigError
 from ganlab.core.nn.stylegan2 import StyleGAN2Generator
 from ganlab.core.nn.stylegan2_reg import PathLengthPenalty, ema_beta, lazy_regularization, r1_loss
@@ -48,6 +52,12 @@ class StyleGAN2Options:
     style_mixing: float = 0.9
     ema_kimg: float = 10.0  # G EMA half-life in thousands of images; 0 = keep the trainer's fixed ema.decay
     ema_rampup: float = 0.0  # 0 = no ramp-up (paper); StyleGAN2-ADA: 0.05
+    augment: str = ""  # "" (none), "diffaugment" or "ada"
+    diffaugment: str = "color,translation,cutout"  # DiffAugment's policy (augment: diffaugment)
+    ada_target: float = 0.6  # ADA: the wanted E[sign D(real)]
+    ada_interval: int = 4  # ADA: D steps between two adjustments of p
+    ada_kimg: float = 500.0  # ADA: thousands of images for p to go from 0 to 1
+    ada_p: float = 0.0  # ADA: the initial strength
 
     def __post_init__(self) -> None:
         for name in ("r1_interval", "pl_interval", "pl_batch_shrink"):
@@ -60,6 +70,15 @@ class StyleGAN2Options:
             raise ConfigError(f"method.options.style_mixing is a probability in [0, 1], got {self.style_mixing}")
         if not 0.0 < self.pl_decay <= 1.0:
             raise ConfigError(f"method.options.pl_decay must lie in (0, 1], got {self.pl_decay}")
+        if self.augment not in ("", "diffaugment", "ada"):
+            raise ConfigError(f"method.options.augment must be '', 'diffaugment' or 'ada', got {self.augment!r}")
+        check_diffaugment_policy(self.diffaugment)
+
+    def adaptive(self) -> AdaptiveAugment | None:
+        """ADA's controller when ``augment`` is ``ada``."""
+        if self.augment != "ada":
+            return None
+        return AdaptiveAugment(self.ada_target, self.ada_interval, self.ada_kimg, self.ada_p)
 
 
 def apply_lazy_correction(run, name: str, interval: int) -> float:
@@ -120,6 +139,7 @@ class StyleGAN2Method(Method):
         self.g_steps = 0  # finished G steps
         self.r1_steps = 0  # R1 steps taken
         self.pl_steps = 0  # path-length steps taken
+        self.ada = o.adaptive()
 
     # ------------------------------------------------------------------------------------------------ set-up
     def validate(self, run) -> None:
@@ -202,10 +222,55 @@ class StyleGAN2Method(Method):
         batch["image"] = image
         return batch
 
+    # ---------------------------------------------------------------------------------------- augmentation
+    def augment(self, images: torch.Tensor) -> torch.Tensor:
+        """The images as D sees them (``augment`` option); differentiable in ``images``."""
+        o = self.options
+        if o.augment == "diffaugment":
+            return diff_augment(images, o.diffaugment)
+        if self.ada is not None:
+            return self.ada(images)
+        return images
+
+    def d_forward(self, run, batch: Batch, module=None) -> dict[str, torch.Tensor]:
+        if self.options.augment:
+            batch = {**batch, "image": self.augment(batch["image"])}
+        return super().d_forward(run, batch, module)
+
+    def d_loss(self, run, real: Batch, fake: Batch) -> tuple[torch.Tensor, dict[str, Any]]:
+        """The trainer's D loss on (augmented) real and fake batches; ADA records the signs of the real logits."""
+        if self.ada is None:
+            return super().d_loss(run, real, fake)
+        out_r = self.d_forward(run, real)["adv"]
+        out_f = self.d_forward(run, {**fake, "image": fake["image"].detach()})["adv"]
+        if self.ada is not None:
+            self.ada.observe(out_r)
+        loss_r, loss_f = run.loss.d_real(out_r).mean(), run.loss.d_fake(out_f).mean()
+        return loss_r + loss_f, {"d_loss_real": loss_r.detach(), "d_loss_fake": loss_f.detach()}
+
+    def _ada_step(self, run) -> None:
+        reduce = self._sum_over_processes(run)
+        if self.ada.step(reduce):
+            run.log({"ada_p": self.ada.p, "ada_rt": self.ada.rt})
+
+    @staticmethod
+    def _sum_over_processes(run):
+        if int(getattr(run, "world_size", 1)) <= 1 or not torch.distributed.is_initialized():
+            return None
+
+        def reduce(t: torch.Tensor) -> torch.Tensor:
+            t = t.to(run.device)
+            torch.distributed.all_reduce(t)
+            return t.cpu()
+
+        return reduce
+
     # ------------------------------------------------------------------------------------- regularisation
     def after_d_step(self, run, real: Batch, fake: Batch) -> None:
         self.d_steps += 1
         o = self.options
+        if self.ada is not None:
+            self._ada_step(run)
         if o.r1_gamma > 0 and self.d_steps % o.r1_interval == 0:
             self.r1_step(run, real)
 
@@ -285,6 +350,7 @@ class StyleGAN2Method(Method):
             "r1_steps": self.r1_steps,
             "pl_steps": self.pl_steps,
             "pl_mean": self.pl.pl_mean.detach().cpu().clone(),
+            **({"ada": self.ada.state_dict()} if self.ada is not None else {}),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -292,3 +358,5 @@ class StyleGAN2Method(Method):
             setattr(self, key, int(state.get(key, 0)))
         if "pl_mean" in state:
             self.pl.pl_mean.copy_(torch.as_tensor(state["pl_mean"]).to(self.pl.pl_mean.device))
+        if self.ada is not None and "ada" in state:
+            self.ada.load_state_dict(state["ada"])
