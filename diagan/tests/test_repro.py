@@ -7,12 +7,13 @@ import math
 import pytest
 
 from ganlab.core.config import SCALES
-from ganlab.core.errors import ConfigError, GanlabError
+from ganlab.core.errors import ConfigError
 from ganlab.core.repro import all_experiments, run_experiment
 from ganlab.diagan.repro import EXPERIMENTS, aggregate, load_repro_config
 
 # image experiments train SNGAN-type nets and extract features: minutes on a loaded 2-core CPU
 SLOW = {
+    "table3_stylegan2_ffhq",
     "table2_sngan_cifar10",
     "table2_ssgan_cifar10",
     "table2_sngan_celeba",
@@ -34,7 +35,7 @@ def test_registered_through_entry_point():
 @pytest.mark.parametrize("scale", SCALES)
 def test_configs_load(name, scale):
     cfg = load_repro_config(EXPERIMENTS[name].config, scale).run_config()
-    assert cfg.method.name == "diagan"
+    assert cfg.method.name in ("diagan", "diagan_stylegan2")
     assert cfg.method.options["phase1_steps"] < cfg.train.steps
 
 
@@ -89,11 +90,33 @@ def test_experiment_metrics_are_the_analyses():
         load_repro_config(EXPERIMENTS["figure2"].config, "smoke", ["experiment.metrics=[fid]"])
 
 
-def test_pending_stylegan2():
+def test_stylegan2_arms_train_with_the_stylegan2_recipe():
+    """Table 3: the vanilla arm (which also keeps the shared phase 1) and the Dia-GAN arm both run StyleGAN2's
+    recipe (method diagan_stylegan2); the paper config has the port's defaults."""
+    from ganlab.diagan.repro import DiaHooks
+    from ganlab.diagan.stylegan2 import DiaStyleGAN2
+
     exp = EXPERIMENTS["table3_stylegan2_ffhq"]
-    assert exp.status["paper"].startswith("pending: StyleGAN2")
-    with pytest.raises(GanlabError, match="pending"):
-        run_experiment(exp, "smoke")
+    assert not exp.status  # no scale is pending
+    spec = load_repro_config(exp.config, "smoke")
+    for arm in spec.arms:
+        cfg = spec.run_config()
+        method = DiaHooks(spec).configure(None, arm, 0, cfg)
+        assert isinstance(method, DiaStyleGAN2)
+        assert method.options.phase1_steps == (None if arm.base == "vanilla" else 4)
+    paper = load_repro_config(exp.config, "paper").run_config()
+    o = paper.method.options
+    assert paper.model.backbone == "stylegan2_256" and paper.train.batch_size == 16 and paper.train.steps == 250000
+    assert (o["phase1_steps"], o["k"], o["r1_gamma"], o["r1_interval"], o["pl_weight"], o["pl_interval"]) == (
+        200000,
+        3.0,
+        10.0,
+        16,
+        2.0,
+        4,
+    )
+    # the port's EMA: 0.5 ** (32 / 10000) per step = a half-life of 5000 images at batch 16
+    assert math.isclose(0.5 ** (16 / (o["ema_kimg"] * 1000)), 0.5 ** (32 / 10000))
 
 
 def test_aggregate_mean_std():
@@ -110,7 +133,7 @@ def test_bad_protocol():
 
 @pytest.mark.parametrize(
     "name",
-    [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n for n in sorted(EXPERIMENTS) if "stylegan2" not in n],
+    [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n for n in sorted(EXPERIMENTS)],
 )
 def test_smoke(name, tmp_path):
     run_dir, records = run_experiment(EXPERIMENTS[name], "smoke", out_dir=tmp_path)

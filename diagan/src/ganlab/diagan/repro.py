@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from ganlab.core.repro import Experiment
 from ganlab.core.repro_harness import Arm, Harness, Hooks, ReproSpec
 from ganlab.core.results import RunDir
 from ganlab.core.train.config import ExperimentConfig, MethodConfig
+from ganlab.core.train.stylegan2_recipe import StyleGAN2Options
 from ganlab.diagan import evaluation
 from ganlab.diagan.method import DiaGANOptions
 from ganlab.diagan.options import DiaOptions
@@ -72,8 +73,11 @@ def load_repro_config(path: str | Path, scale: str | None = None, overrides: Seq
     """The experiment with its arms: per majority ratio, the vanilla run (also when only Dia-GAN's phase 1 is
     needed: it is shared) then the Dia-GAN run."""
     spec = load_config(DiaSpec, path, overrides, scale)
-    if spec.run_config().method.name != "diagan":
-        raise ConfigError(f"run.method.name must be 'diagan' in a Dia-GAN reproduction, not {spec.run['method']}")
+    if spec.run_config().method.name not in ("diagan", "diagan_stylegan2"):
+        raise ConfigError(
+            f"run.method.name must be 'diagan' (or 'diagan_stylegan2') in a Dia-GAN reproduction, "
+            f"not {spec.run['method']}"
+        )
     bases = [b for b in ("vanilla", "diagan") if b in spec.bases() or (b == "vanilla" and spec.shares_phase1())]
     spec.arms = [
         DiaArm(b, base=b)
@@ -83,6 +87,9 @@ def load_repro_config(path: str | Path, scale: str | None = None, overrides: Seq
         for b in bases
     ]
     return spec
+
+
+_SG2_OPTIONS = {f.name for f in fields(StyleGAN2Options)}
 
 
 class DiaHooks(Hooks):
@@ -113,7 +120,9 @@ class DiaHooks(Hooks):
                     every = int(opts.get("record_every", DiaGANOptions.record_every))
                     start = max(int(p1) - int(opts.get("window", DiaGANOptions.window)) * every, 0)
                     opts.update(record_from=start, capacity=(cfg.train.steps - start) // every + 1)
-                cfg.method = MethodConfig(name="diagan", options=opts)
+                cfg.method = MethodConfig(name=cfg.method.name, options=opts)
+            elif cfg.method.name == "diagan_stylegan2":  # vanilla StyleGAN2 keeps the recipe's options
+                cfg.method = MethodConfig(name="stylegan2", options={k: opts[k] for k in opts if k in _SG2_OPTIONS})
             else:
                 cfg.method = MethodConfig(name="vanilla", options={})
         return build_method(cfg.method)
@@ -211,10 +220,6 @@ def _pending(reason: str) -> Any:
     return run
 
 
-_STYLEGAN = (
-    "pending: StyleGAN2 networks are in core (stylegan2_256); its training recipe "
-    "(lazy R1, path length, style mixing, EMA half-life) is not wired into the trainer yet"
-)
 _FIG1E = "partial recall major/minor, LDRV (Fig. 1e, Table 1)"
 
 EXPERIMENTS: dict[str, Experiment] = {
@@ -226,12 +231,7 @@ EXPERIMENTS: dict[str, Experiment] = {
     "table2_ssgan_cifar10": _exp("table2_ssgan_cifar10", "SSGAN CIFAR-10, NS: vanilla/DRS/Dia-GAN FID, IS"),
     "table2_sngan_celeba": _exp("table2_sngan_celeba", "SNGAN CelebA 64, NS: vanilla/DRS/Dia-GAN FID, P&R"),
     "table2_ssgan_celeba": _exp("table2_ssgan_celeba", "SSGAN CelebA 64, NS: vanilla/DRS/Dia-GAN FID, P&R"),
-    "table3_stylegan2_ffhq": _exp(
-        "table3_stylegan2_ffhq",
-        "StyleGAN2 FFHQ 256: vanilla vs Dia-StyleGAN2 FID, P&R",
-        status={"smoke": _STYLEGAN, "mini": _STYLEGAN, "paper": _STYLEGAN},
-        runner=_pending(_STYLEGAN[9:]),
-    ),
+    "table3_stylegan2_ffhq": _exp("table3_stylegan2_ffhq", "StyleGAN2 FFHQ 256: vanilla vs Dia-StyleGAN2 FID, P&R"),
     "table4_hinge_cifar10": _exp("table4_hinge_cifar10", "HingeGAN vs Dia-HingeGAN CIFAR-10 FID, IS"),
     "table4_hinge_celeba": _exp("table4_hinge_celeba", "HingeGAN vs Dia-HingeGAN CelebA FID"),
     "table5_colored_mnist": _exp(

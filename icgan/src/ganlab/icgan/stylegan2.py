@@ -66,7 +66,7 @@ class ICGANStyleGAN2(StyleGAN2Method, ICGAN):
 
     def d_forward(self, run, batch: Batch, module=None) -> dict[str, torch.Tensor]:
         d = module if module is not None else run.D
-        x = self.augment(batch["image"]) if self.options.augment else batch["image"]
+        x = self.augment(batch["image"]) if self.options.augment and self.augment_enabled else batch["image"]
         return d(x, y=batch.get("label") if self.class_conditional else None, feat=batch["cond"])
 
     def state_dict(self) -> dict[str, Any]:

@@ -140,6 +140,7 @@ class StyleGAN2Method(Method):
         self.r1_steps = 0  # R1 steps taken
         self.pl_steps = 0  # path-length steps taken
         self.ada = o.adaptive()
+        self.augment_enabled = True  # False: D sees the images as they are (e.g. a method's diagnostic passes)
 
     # ------------------------------------------------------------------------------------------------ set-up
     def validate(self, run) -> None:
@@ -233,7 +234,7 @@ class StyleGAN2Method(Method):
         return images
 
     def d_forward(self, run, batch: Batch, module=None) -> dict[str, torch.Tensor]:
-        if self.options.augment:
+        if self.options.augment and self.augment_enabled:
             batch = {**batch, "image": self.augment(batch["image"])}
         return super().d_forward(run, batch, module)
 
