@@ -148,7 +148,7 @@ def arm_config(cfg: ReproConfig, arm: Arm, seed: int, out: Path, k: int | None =
     ecfg.seed = int(seed)
     ecfg.name = f"{arm.name}_seed{seed}" + (f"_k{k}" if k is not None else "")
     ecfg.out_dir = str(out)
-    if ecfg.method.name == "icgan":
+    if ecfg.method.name in ("icgan", "icgan_stylegan2"):
         opts = dict(ecfg.method.options)
         opts.setdefault("cache_dir", str(out.parent / "cache"))
         if k is not None:
@@ -456,12 +456,8 @@ EXPERIMENTS: dict[str, Experiment] = {
         _exp("table4_imagenet_lt64", "ImageNet-LT 64: BigGAN vs cc-IC-GAN, train/val FID, many/med/few FID"),
         _exp("table2_coco128", "COCO-Stuff 128: uncond. BigGAN vs IC-GAN, train/eval FID, LPIPS (StyleGAN2 pending)"),
         _exp("table2_coco256", "COCO-Stuff 256: uncond. BigGAN vs IC-GAN, train/eval FID, LPIPS (StyleGAN2 pending)"),
-        _exp_pending(
-            "table2_coco128_stylegan2", "COCO-Stuff 128: uncond. StyleGAN2 vs IC-GAN (StyleGAN2)", "table2_coco128"
-        ),
-        _exp_pending(
-            "table2_coco256_stylegan2", "COCO-Stuff 256: uncond. StyleGAN2 vs IC-GAN (StyleGAN2)", "table2_coco256"
-        ),
+        _exp("table2_coco128_stylegan2", "COCO-Stuff 128: uncond. StyleGAN2 vs IC-GAN (StyleGAN2)"),
+        _exp("table2_coco256_stylegan2", "COCO-Stuff 256: uncond. StyleGAN2 vs IC-GAN (StyleGAN2)"),
         _exp("figure4", "stored instances (k-means vs random) x neighbourhood size k: FID, precision, recall"),
         _exp("figure1", "instance sheets, class swaps (cc-IC-GAN) and transfer to another dataset's images"),
     ]

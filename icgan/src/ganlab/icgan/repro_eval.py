@@ -46,7 +46,7 @@ class Trained:
 
     @property
     def is_icgan(self) -> bool:
-        return getattr(self.trainer.method, "name", "") == "icgan"
+        return getattr(self.trainer.method, "name", "") in ("icgan", "icgan_stylegan2")
 
 
 def extractor_options(p: Any) -> dict[str, Any]:
