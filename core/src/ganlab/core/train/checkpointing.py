@@ -111,13 +111,21 @@ class Checkpointing:
         self._last_ckpt = path
         return path
 
+    def resume_command(self, *extra: str) -> str:
+        """The command line that continues this run (error messages suggest it; tests parse it)."""
+        import shlex
+
+        run = self.run_dir.path
+        return shlex.join(["ganlab", "train", str(run / "config.yaml"), "--run-dir", str(run), "--resume", *extra])
+
     def _find_resume(self, resume: bool | str | Path) -> Path | None:
         found = self.checkpoints()
         if resume is False or resume is None:
             if found:
                 raise CheckpointError(
                     f"{self.run_dir.path} already holds a run (checkpoints up to step {ckpt.step_of(found[-1])}); "
-                    "resume it (--resume / resume=True) or choose another run directory"
+                    f"continue it with `{self.resume_command()}` (in Python: Trainer(..., resume=True)), or choose "
+                    "another run directory (--run-dir)"
                 )
             return None
         if resume == "auto":
