@@ -144,8 +144,8 @@ def _rewrite_old_names(argv: list[str]) -> list[str]:
 def add_config_out_dir(parser: argparse.ArgumentParser) -> None:
     """``--out-dir DIR`` of a training command: the config's ``out_dir`` (the run goes to DIR/<name> unless
     ``--run-dir`` names it); the override ``out_dir=DIR`` still works, with a notice."""
-    parser.add_argument("--out-dir", dest="_config_out_dir", default=None, metavar="DIR",
-                        help="the run goes to DIR/<config name> (the config's out_dir; --run-dir names it exactly)")  # fmt: skip
+    what = "the run goes to DIR/<config name> (the config's out_dir; --run-dir names the run folder exactly)"
+    parser.add_argument("--out-dir", dest="_config_out_dir", default=None, metavar="DIR", help=what)
 
 
 def _config_out_dir(args: argparse.Namespace) -> None:
@@ -156,6 +156,7 @@ def _config_out_dir(args: argparse.Namespace) -> None:
             deprecated(o, f"--out-dir {o.partition('=')[2]}")
     if args._config_out_dir is not None:
         args.overrides = [*(args.overrides or []), f"out_dir={args._config_out_dir}"]
+
 
 CORE_COMMAND_MODULES = (
     "ganlab.core.repro",
@@ -236,9 +237,9 @@ def _collect_overrides(parser: argparse.ArgumentParser, args: argparse.Namespace
         args.overrides = [*(args.overrides or []), *stray]
 
 
-def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
+def parse(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | None = None) -> argparse.Namespace:
     """The real parser's reading of a command line (old spellings rewritten, overrides collected)."""
-    parser = build_parser()
+    parser = parser or build_parser()
     args, extra = parser.parse_known_args(_rewrite_old_names(list(sys.argv[1:] if argv is None else argv)))
     _collect_overrides(parser, args, extra)
     _finish(args)

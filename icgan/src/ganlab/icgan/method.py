@@ -118,7 +118,8 @@ class ICGAN(Method):
         if run.cfg.eval.metrics:
             raise ConfigError(
                 "the trainer's eval.metrics draw unconditioned samples; evaluate an IC-GAN run with "
-                "`ganlab icgan evaluate RUN` (conditionings from stored instances) and leave eval.metrics empty"
+                "`ganlab icgan evaluate --run-dir RUN` (conditionings from stored instances) and leave eval.metrics "
+                "empty"
             )
         n_cls = int(getattr(ds, "num_classes", 0) or 0)
         if (self.class_conditional or opts.which_knn_balance == "nnclass_balance") and n_cls == 0:

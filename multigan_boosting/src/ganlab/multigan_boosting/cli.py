@@ -106,7 +106,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from ganlab.core.cli import add_num, add_out, add_overrides_argument
     from ganlab.core.repro import add_repro_command
 
-    parser = subparsers.add_parser("multigan-boosting", help="Boosting Generative Networks for Incremental Learning (Slim 2020)")
+    parser = subparsers.add_parser(
+        "multigan-boosting", help="Boosting Generative Networks for Incremental Learning (Slim 2020)"
+    )
     sub = parser.add_subparsers(dest="multigan_command", metavar="ACTION")
     try:
         from ganlab.multigan_boosting.cli_gan import add_gan_commands

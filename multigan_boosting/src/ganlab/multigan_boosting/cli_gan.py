@@ -1,5 +1,5 @@
-"""The GAN side of ``ganlab multigan-boosting ...``: ``train-gan`` (the base GAN, or a boosted GAN on Algorithm 1's weights)
-and ``weights`` (Algorithm 1 from a real set and previous GAN runs). ``cli.py`` calls :func:`add_gan_commands`.
+"""The GAN side of ``ganlab multigan-boosting ...``: ``train-gan`` (the base GAN, or a boosted GAN on Algorithm 1's
+weights) and ``weights`` (Algorithm 1 from a real set and previous GAN runs). ``cli.py`` calls :func:`add_gan_commands`.
 
     ganlab multigan-boosting train-gan biggan32_cifar_multigan --scale smoke --run-dir runs/boost/gan_0
     ganlab multigan-boosting weights biggan32_cifar_multigan --scale smoke --previous runs/boost/gan_0 \

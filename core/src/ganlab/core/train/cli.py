@@ -26,7 +26,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
         print("\n".join(list_configs()))
         return 0
     if not args.config:
-        raise ConfigError("name a config: ganlab train CONFIG [key=value ...] (ganlab train --list shows shipped ones)")
+        raise ConfigError(
+            "name a config: `ganlab train CONFIG [key=value ...]` (`ganlab train --list` shows the shipped ones)"
+        )
     if args.resume and args.resume_from:
         raise ConfigError("pass either --resume (the run's latest checkpoint) or --resume-from CHECKPOINT, not both")
     if args.resume_from and not Path(args.resume_from).is_file():
