@@ -163,6 +163,7 @@ class ICGAN(Method):
             log.warning("feature_augmentation is on but the features hold no flipped copies; it is skipped")
         if run.is_main:
             self._write_manifest(run, cache)
+        if run.is_main and getattr(run, "resume_path", None) is None:  # once per run: a resume keeps the first one
             run.run_dir.log_metrics(
                 {
                     "event": "icgan_setup",

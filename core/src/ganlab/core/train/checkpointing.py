@@ -30,8 +30,11 @@ class Checkpointing:
     @contextlib.contextmanager
     def _undo_on_failure(self) -> Iterator[None]:
         """Set-up after the lock: on an error, release the lock and remove the run directory if this set-up made it
-        (a rejected run leaves no trace; an existing one keeps its files)."""
+        (a rejected run leaves no trace); an existing one gets its logs back as they were (a resume refused during
+        set-up has already cut metrics.jsonl back to its checkpoint's step)."""
         created = not self.run_dir.path.exists()
+        logs = (self.run_dir.metrics_path, self.run_dir.events_path)
+        before = {p: p.read_bytes() if p.is_file() else None for p in logs} if self.is_main and not created else {}
         try:
             yield
         except BaseException:
@@ -39,6 +42,13 @@ class Checkpointing:
                 self.run_dir.unlock()
                 if created:
                     shutil.rmtree(self.run_dir.path, ignore_errors=True)
+                for path, data in before.items():
+                    if data is None:
+                        path.unlink(missing_ok=True)
+                    elif not path.is_file() or path.read_bytes() != data:
+                        from ganlab.core.fileio import atomic_write_bytes
+
+                        atomic_write_bytes(path, data)
             raise
 
     def _mark_failed(self, exc: BaseException) -> None:

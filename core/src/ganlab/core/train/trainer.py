@@ -163,7 +163,7 @@ class Trainer(Checkpointing):
 
         # Everything that can reject the run is checked before the run directory is touched.
         self.init_state = ckpt.read_checkpoint(Path(init_from)) if init_from is not None else None
-        resume_path = self._find_resume(resume)
+        resume_path = self.resume_path = self._find_resume(resume)  # methods read it (set-up records written once)
         resume_state = ckpt.read_checkpoint(resume_path) if resume_path is not None else None
         self._config_diff = self._check_resume(resume_state, resume_path, allow_config_change)
         validate = getattr(self.method, "validate", None)
