@@ -22,8 +22,9 @@ TRAIN = {"steps": 4, "batch_size": 8, "log_every": 1, "sample_every": 0, "checkp
          "sample_grid": 4, "progress": False, "tensorboard": False, "log_speed": False}  # fmt: skip
 DCGAN = {"backbone": "dcgan", "options": {"resolution": 32, "channels": 1, "num_classes": 0, "z_dim": 8, "ngf": 4,
                                           "ndf": 4}}  # fmt: skip
-ICGAN_MODEL = {"backbone": "biggan", "options": {"resolution": 32, "channels": 1, "ch": 4, "z_dim": 32, "shared_dim": 16,
-               "feat_embed_dim": 16, "g_attn": "0", "d_attn": "0", "num_classes": 0, "feat_dim": 84}}  # fmt: skip
+ICGAN_MODEL = {"backbone": "biggan", "options": {"resolution": 32, "channels": 1, "ch": 4, "z_dim": 32,
+               "shared_dim": 16, "feat_embed_dim": 16, "g_attn": "0", "d_attn": "0", "num_classes": 0,
+               "feat_dim": 84}}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
