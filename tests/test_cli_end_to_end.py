@@ -56,9 +56,9 @@ def test_resume_continues_where_it_stopped_and_guards_the_config(trained_run):
 
 
 def test_sample_grid_and_npz(trained_run, tmp_path):
-    ganlab("sample", str(trained_run), "--out", str(tmp_path / "grid.png"), "-n", "16")
+    ganlab("sample", "--run-dir", str(trained_run), "--out-file", str(tmp_path / "grid.png"), "-n", "16")
     assert Image.open(tmp_path / "grid.png").size[0] > 28
-    ganlab("sample", str(trained_run), "--out", str(tmp_path / "s.npz"), "-n", "10")
+    ganlab("sample", "--run-dir", str(trained_run), "--out-file", str(tmp_path / "s.npz"), "-n", "10")
     with np.load(tmp_path / "s.npz") as z:
         images = z[z.files[0]]
     assert images.shape[0] == 10 and images.dtype == np.uint8
@@ -78,7 +78,7 @@ def test_eval_with_an_offline_extractor_records_the_protocol(trained_run, tmp_pa
 
 
 def test_user_errors_are_one_line(tmp_path):
-    proc = ganlab("data", "show", "mnist_5k", "--out", str(tmp_path / "x.png"), check=False)
+    proc = ganlab("data", "show", "mnist_5k", "--out-file", str(tmp_path / "x.png"), check=False)
     assert proc.returncode == 2 and "did you mean 'mnist5k'" in proc.stderr and "Traceback" not in proc.stderr
     proc = ganlab("train", "demo", "optim.g_lrr=1", check=False)
     assert proc.returncode == 2 and "optim.g_lr" in proc.stderr and "Traceback" not in proc.stderr
@@ -92,11 +92,11 @@ def test_every_package_registers_its_command_group():
 
     parser = cli.build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    for name in ("diagan", "gold", "icgan", "instance-selection", "multigan", "bench"):
+    for name in ("diagan", "gold", "icgan", "instance-selection", "multigan-boosting", "bench"):
         assert name in sub.choices, name
 
 
 def test_every_installed_package_lists_its_reproductions():
     out = ganlab("repro", "list").stdout
-    for package in ("instance_selection/", "diagan/"):
+    for package in ("instance-selection/", "diagan/"):
         assert package in out

@@ -38,7 +38,7 @@ def test_readme_flow_on_an_image_folder(tmp_path, photos, capsys):
                 "32",
                 "--extractor",
                 "random:resnet20",
-                "--out",
+                "--out-dir",
                 str(feats),
                 "--batch-size",
                 "64",
@@ -46,7 +46,7 @@ def test_readme_flow_on_an_image_folder(tmp_path, photos, capsys):
         )
         == 0
     )
-    assert main(["icgan", "neighbours", str(feats), "--k", "5", "--out", str(nbrs)]) == 0
+    assert main(["icgan", "neighbours", str(feats), "--k", "5", "--out-file", str(nbrs)]) == 0
     model = (
         "model.backbone=biggan",
         "model.options={resolution: 32, ch: 4, z_dim: 32, shared_dim: 16, "
@@ -73,7 +73,7 @@ def test_readme_flow_on_an_image_folder(tmp_path, photos, capsys):
         )
         == 0
     )
-    assert main(["icgan", "kmeans", str(feats), "--n", "6", "--out", str(tmp_path / "stored.npz")]) == 0
+    assert main(["icgan", "kmeans", str(feats), "-n", "6", "--out-file", str(tmp_path / "stored.npz")]) == 0
     assert (
         main(
             [
@@ -84,7 +84,7 @@ def test_readme_flow_on_an_image_folder(tmp_path, photos, capsys):
                 str(tmp_path / "stored.npz"),
                 "--rows",
                 "4",
-                "--out",
+                "--out-file",
                 str(tmp_path / "sheet.png"),
             ]
         )
@@ -99,7 +99,7 @@ def test_readme_flow_on_an_image_folder(tmp_path, photos, capsys):
                 str(photos),
                 "--limit",
                 "3",
-                "--out",
+                "--out-file",
                 str(tmp_path / "transfer.png"),
             ]
         )
@@ -142,7 +142,7 @@ def test_params_table_and_a_bad_input(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "icgan_res64.json" in out and "False" not in out  # every official config matches exactly
     (tmp_path / "empty").mkdir()
-    code = main(["icgan", "neighbours", str(tmp_path / "empty"), "--k", "5", "--out", str(tmp_path / "n.npz")])
+    code = main(["icgan", "neighbours", str(tmp_path / "empty"), "--k", "5", "--out-file", str(tmp_path / "n.npz")])
     err = capsys.readouterr().err
     assert code == 2 and "features.json" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "n.npz").exists()

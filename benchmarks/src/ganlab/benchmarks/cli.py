@@ -84,7 +84,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from ganlab.core.cli import add_overrides_argument
+    from ganlab.core.cli import add_overrides_argument, add_run
 
     parser = subparsers.add_parser("bench", help="compare methods on common settings (suites)")
     sub = parser.add_subparsers(dest="bench_command", metavar="ACTION")
@@ -113,7 +113,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.set_defaults(func=_cmd_status)
 
     p = sub.add_parser("report", help="rebuild the tables and plots of a suite run from its finished cells")
-    p.add_argument("run_dir")
+    add_run(p, "a suite run folder (the --out-dir of `ganlab bench run`)", dest="run_dir")
     p.add_argument("--no-plots", action="store_true")
     p.set_defaults(func=_cmd_report)
     parser.set_defaults(func=lambda args: (parser.print_help(), 0)[1])

@@ -1,9 +1,20 @@
 """The ``ganlab`` command. One grammar for every package::
 
-    ganlab [PACKAGE] COMMAND CONFIG [key=value ...] [--options]
+    ganlab [PACKAGE] COMMAND [TARGET] [--options] [key=value ...]
 
-CONFIG is the thing the command works on (a YAML file or shipped config name, an experiment, a suite, a run
-directory); ``key=value`` are dotted config overrides and may stand before, between or after the options.
+PACKAGE is the distribution's short name (``ganlab-instance-selection`` -> ``instance-selection``). TARGET is the
+thing the command works on (a YAML file or shipped config name, a suite, a run directory); ``key=value`` are dotted
+config overrides and may stand before, between or after the options. Options mean one thing each:
+
+    --run-dir RUN   a run folder: the one a training writes (or resumes), or the run a command reads
+    --out-dir DIR   a folder the command writes its outputs into
+    --out-file F    a single file the command writes
+    -n / --num N    how many (samples, images, instances)
+    --seed S        the random seed          --scale S   smoke | mini | paper
+
+``ganlab repro run PACKAGE/EXPERIMENT`` is the one way to run a reproduction. Old spellings (``--out``, ``--n``,
+``out_dir=``, ``multigan``, ``instance_selection``, ``ganlab PACKAGE repro EXP``) still work for one release and
+print a one-line deprecation notice on stderr (see :data:`PACKAGES`, :func:`add_out`, :func:`add_num`).
 
 Subcommands come from the ``ganlab.commands`` entry-point group: each installed package registers a function
 ``register(subparsers)`` that adds its commands (``ganlab diagan ...``, ``ganlab instance-selection ...``). Core's own
@@ -26,6 +37,126 @@ from typing import Any
 from ganlab.core.errors import ConfigError, GanlabError
 
 OVERRIDE = re.compile(r"^[A-Za-z_][\w-]*(\.[\w-]+)*=")
+
+# package command name (the distribution's short name) -> older spellings kept for one release
+PACKAGES: dict[str, tuple[str, ...]] = {
+    "diagan": (),
+    "gold": (),
+    "icgan": (),
+    "instance-selection": ("instance_selection",),
+    "multigan-boosting": ("multigan", "multigan_boosting"),
+}
+OLD_PACKAGE_NAMES = {old: new for new, olds in PACKAGES.items() for old in olds}
+
+
+def canonical_package(name: str) -> str:
+    """A package's command name for any of its spellings (``multigan`` -> ``multigan-boosting``)."""
+    return OLD_PACKAGE_NAMES.get(name, name)
+
+
+def deprecated(old: str, new: str) -> None:
+    """The one-line notice an old spelling prints (on stderr) when it is used."""
+    print(f"ganlab: deprecated: {old} -> use {new} (the old spelling goes in the next release)", file=sys.stderr)
+
+
+class DeprecatedOption(argparse.Action):
+    """An old option spelling: hidden from the help, stores into the new option's dest, prints a notice."""
+
+    def __init__(self, option_strings, dest, replacement: str, **kwargs):
+        self.replacement = replacement
+        kwargs.setdefault("default", argparse.SUPPRESS)
+        super().__init__(option_strings, dest, help=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        deprecated(str(option_string), self.replacement)
+        setattr(namespace, self.dest, values)
+
+
+def _require(parser: argparse.ArgumentParser, dest: str, flag: str) -> None:
+    """``flag`` is required, but may come through an old spelling too (checked in :func:`main` after parsing)."""
+    parser.set_defaults(_required=[*(parser.get_default("_required") or []), (dest, flag, parser.prog)])
+
+
+def add_out(
+    parser: argparse.ArgumentParser,
+    kind: str,
+    help: str,
+    *,
+    required: bool = False,
+    default: str | None = None,
+    dest: str = "out",
+    old: tuple[str, ...] = ("--out",),
+) -> None:
+    """``--out-dir`` (kind ``dir``), ``--out-file`` (``file``) or both (``either``: a file or a folder) into
+    ``args.<dest>``; the old ``--out`` stores there too, with a notice."""
+    flags = {"dir": ["--out-dir"], "file": ["--out-file"], "either": ["--out-file", "--out-dir"]}[kind]
+    for flag in flags:
+        parser.add_argument(flag, dest=dest, default=default, metavar=flag[6:].upper(), help=help)
+    for o in old:
+        parser.add_argument(o, dest=dest, action=DeprecatedOption, replacement=" or ".join(flags))
+    if required:
+        _require(parser, dest, " or ".join(flags))
+
+
+def add_num(parser: argparse.ArgumentParser, help: str, *, default: int | None = None, old=("--n",)) -> None:
+    """``-n/--num`` into ``args.num``; the old ``--n`` stores there too, with a notice."""
+    parser.add_argument("-n", "--num", type=int, default=default, help=help)
+    for o in old:
+        parser.add_argument(o, dest="num", type=int, action=DeprecatedOption, replacement="-n/--num")
+
+
+def add_run(parser: argparse.ArgumentParser, help: str, *, dest: str = "run") -> None:
+    """The run a command reads: ``--run-dir RUN`` or, as the command's target, a positional ``RUN``."""
+    parser.add_argument(dest, nargs="?", default=None, metavar="RUN", help=f"{help} (or --run-dir RUN)")
+    parser.add_argument("--run-dir", dest=f"_{dest}_option", default=None, metavar="RUN", help=help)
+    parser.set_defaults(_runs=[*(parser.get_default("_runs") or []), (dest, parser.prog)])
+
+
+def _finish(args: argparse.Namespace) -> None:
+    """After parsing: merge ``--run-dir`` with a positional RUN, check the requirements old spellings share."""
+    for dest, prog in getattr(args, "_runs", []):
+        given, option = getattr(args, dest), getattr(args, f"_{dest}_option")
+        if given is not None and option is not None and given != option:
+            _usage_error(prog, f"RUN given twice ({given} and --run-dir {option}); pass one")
+        if given is None and option is None:
+            _usage_error(prog, "the following arguments are required: --run-dir (or RUN)")
+        setattr(args, dest, given if given is not None else option)
+    for dest, flag, prog in getattr(args, "_required", []):
+        if getattr(args, dest, None) is None:
+            _usage_error(prog, f"the following arguments are required: {flag}")
+
+
+def _usage_error(prog: str, message: str) -> None:
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def _rewrite_old_names(argv: list[str]) -> list[str]:
+    """``ganlab multigan ...`` -> ``ganlab multigan-boosting ...`` (with a notice)."""
+    i = next((i for i, a in enumerate(argv) if not a.startswith("-")), None)
+    if i is not None and argv[i] in OLD_PACKAGE_NAMES:
+        new = OLD_PACKAGE_NAMES[argv[i]]
+        deprecated(f"ganlab {argv[i]}", f"ganlab {new}")
+        argv = [*argv[:i], new, *argv[i + 1 :]]
+    return argv
+
+
+def add_config_out_dir(parser: argparse.ArgumentParser) -> None:
+    """``--out-dir DIR`` of a training command: the config's ``out_dir`` (the run goes to DIR/<name> unless
+    ``--run-dir`` names it); the override ``out_dir=DIR`` still works, with a notice."""
+    what = "the run goes to DIR/<config name> (the config's out_dir; --run-dir names the run folder exactly)"
+    parser.add_argument("--out-dir", dest="_config_out_dir", default=None, metavar="DIR", help=what)
+
+
+def _config_out_dir(args: argparse.Namespace) -> None:
+    if not hasattr(args, "_config_out_dir"):
+        return
+    for o in args.overrides or []:
+        if o.startswith("out_dir="):
+            deprecated(o, f"--out-dir {o.partition('=')[2]}")
+    if args._config_out_dir is not None:
+        args.overrides = [*(args.overrides or []), f"out_dir={args._config_out_dir}"]
+
 
 CORE_COMMAND_MODULES = (
     "ganlab.core.repro",
@@ -106,13 +237,21 @@ def _collect_overrides(parser: argparse.ArgumentParser, args: argparse.Namespace
         args.overrides = [*(args.overrides or []), *stray]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
+def parse(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | None = None) -> argparse.Namespace:
+    """The real parser's reading of a command line (old spellings rewritten, overrides collected)."""
+    parser = parser or build_parser()
+    args, extra = parser.parse_known_args(_rewrite_old_names(list(sys.argv[1:] if argv is None else argv)))
     _collect_overrides(parser, args, extra)
+    _finish(args)
+    _config_out_dir(args)
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse(argv)
     func = getattr(args, "func", None)
     if func is None:
-        parser.print_help()
+        build_parser().print_help()
         return 0
     try:
         result = func(args)

@@ -2,8 +2,8 @@
 
 A package lists its experiments in a module-level ``EXPERIMENTS`` dict and names it in the ``ganlab.repro``
 entry-point group (``diagan = "ganlab.diagan.repro:EXPERIMENTS"``). Each experiment has one YAML config with a
-``scales:`` section, so every scale runs the same code path. ``ganlab repro list`` / ``ganlab repro run`` and the
-package's own ``ganlab <package> repro EXP`` all call :func:`run_experiment`.
+``scales:`` section, so every scale runs the same code path. ``ganlab repro run PACKAGE/EXP`` calls
+:func:`run_experiment` (the older ``ganlab <package> repro EXP`` is a deprecated alias of it).
 
 An experiment may declare its evaluation protocol in core (``Experiment.protocol``: scale -> an
 :class:`~ganlab.core.evaluation.protocol.EvalProtocol`, e.g. :func:`protocol_from_config` for a config with a
@@ -70,7 +70,9 @@ def describe_protocol(exp: Experiment, scale: str) -> str:
 
 
 def all_experiments() -> dict[str, Experiment]:
-    """Every installed package's experiments, keyed ``package/name``."""
+    """Every installed package's experiments, keyed ``package/name`` (the package's command name)."""
+    from ganlab.core.cli import canonical_package
+
     out: dict[str, Experiment] = {}
     for ep in entry_points(group="ganlab.repro"):
         try:
@@ -80,12 +82,18 @@ def all_experiments() -> dict[str, Experiment]:
                 continue
             raise
         for name, exp in table.items():
-            out[f"{ep.name}/{name}"] = exp
+            out[f"{canonical_package(ep.name)}/{name}"] = exp
     return dict(sorted(out.items()))
 
 
 def get_experiment(key: str) -> Experiment:
+    from ganlab.core.cli import canonical_package, deprecated
+
     exps = all_experiments()
+    package, slash, name = key.partition("/")
+    if slash and canonical_package(package) != package:
+        deprecated(key, f"{canonical_package(package)}/{name}")
+        key = f"{canonical_package(package)}/{name}"
     if key not in exps:
         hint = closest(key, list(exps))
         msg = f"unknown experiment {key!r}; installed: {', '.join(exps) or '(none)'}"
@@ -164,17 +172,22 @@ def requirements(exp: Experiment, scale: str) -> list[str]:
 
 # ------------------------------------------------------------------------------------------------------------ CLI
 def add_repro_command(subparsers: argparse._SubParsersAction, package: str) -> None:
-    """``ganlab <package> repro EXP [key=value ...] --scale ...`` (``EXP`` = ``list`` lists them)."""
-    from ganlab.core.cli import add_overrides_argument
+    """The deprecated ``ganlab <package> repro EXP`` (``EXP`` = ``list``): ``ganlab repro run <package>/EXP``."""
+    from ganlab.core.cli import add_overrides_argument, canonical_package, deprecated
 
-    p = subparsers.add_parser("repro", help="run a reproduction of the paper's tables/figures ('repro list')")
+    package = canonical_package(package)
+    p = subparsers.add_parser("repro", description=f"Deprecated: use `ganlab repro run {package}/EXPERIMENT`.")
     p.add_argument("experiment", help="experiment name ('list' to list them)")
     add_overrides_argument(p)
     p.add_argument("--scale", choices=SCALES, default="smoke")
     p.add_argument("--out-dir", default="runs/repro")
 
     def run(a: argparse.Namespace) -> int:
-        return _list(package) if a.experiment == "list" else _run_cli([f"{package}/{a.experiment}"], a)
+        if a.experiment == "list":
+            deprecated(f"ganlab {package} repro list", "ganlab repro list")
+            return _list(package)
+        deprecated(f"ganlab {package} repro {a.experiment}", f"ganlab repro run {package}/{a.experiment}")
+        return _run_cli([f"{package}/{a.experiment}"], a)
 
     p.set_defaults(func=run)
 

@@ -1,4 +1,4 @@
-"""``ganlab diagan ...`` commands: ``train``, ``scores``, ``repro``."""
+"""``ganlab diagan ...`` commands: ``train``, ``scores`` (reproductions: ``ganlab repro run diagan/EXP``)."""
 
 from __future__ import annotations
 
@@ -35,12 +35,13 @@ def _train(args: argparse.Namespace) -> int:
 def _scores(args: argparse.Namespace) -> int:
     from ganlab.diagan.scores import score_report
 
-    summary = score_report(args.run, k=args.k, n=args.n, n_hist=args.n_hist)
+    summary = score_report(args.run, k=args.k, n=args.num, n_hist=args.n_hist)
     print(json.dumps(summary, indent=2))
     return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from ganlab.core.cli import add_config_out_dir, add_num, add_run
     from ganlab.core.repro import add_repro_command
 
     parser = subparsers.add_parser("diagan", help="Self-Diagnosing GAN (Lee, Kim, Hong, Chung; NeurIPS 2021)")
@@ -50,16 +51,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("config", nargs="?", help="YAML training config or shipped name (method.options: DiaGANOptions)")
     t.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="dotted overrides, e.g. method.options.k=5.0")
     t.add_argument("--scale", choices=SCALES, default=None, help="apply the config's scales: section")
-    t.add_argument("--run-dir", default=None, help="output folder (default: <out_dir>/<name>)")
+    t.add_argument("--run-dir", default=None, help="the run folder (default: <out_dir>/<config name>)")
+    add_config_out_dir(t)
     t.add_argument("--resume", action="store_true", help="resume from the run directory's latest checkpoint")
     t.add_argument("--init-from", default=None, help="start from a phase-1 checkpoint (phase 2 only)")
     t.add_argument("--allow-config-change", action="store_true")
     t.set_defaults(func=_train)
 
     s = sub.add_parser("scores", help="score table, lowest/highest-score sheets and histograms (Figure 3)")
-    s.add_argument("run", help="a run directory")
+    add_run(s, "a run directory")
     s.add_argument("--k", type=float, default=None, help="recompute the score with this k (default: the run's)")
-    s.add_argument("--n", type=int, default=64, help="images per sheet")
+    add_num(s, "images per sheet", default=64)
     s.add_argument("--n-hist", type=int, default=100, help="images per histogram group")
     s.set_defaults(func=_scores)
 

@@ -40,11 +40,13 @@ def train(
     dataset: Any = None,
     models: Any = None,
     allow_config_change: bool = False,
+    run_dir: str | Path | None = None,
 ):
     """Train the ``gold`` method (``train.steps`` set from ``method.options.epochs``); returns the fitted Trainer.
 
     ``cfg``: an ExperimentConfig, or a YAML path (a core training config, or a reproduction config whose ``run``
-    section is used). ``dataset`` / ``models`` are passed to the trainer (a user's own data and G/D).
+    section is used). ``dataset`` / ``models`` / ``run_dir`` are passed to the trainer (a user's own data and G/D; the
+    run folder, default ``<out_dir>/<name>``).
     """
     from ganlab.core.config import load_config, read_yaml
     from ganlab.core.train.trainer import Trainer
@@ -75,7 +77,9 @@ def train(
     G, D = probe if probe is not None else build_backbone(cfg.model.backbone, **cfg.model.options)
     check_inputs(cfg, dataset, G, D, opts)
     cfg.train.steps = resolve_steps(cfg, dataset)
-    trainer = Trainer(cfg, resume=resume, dataset=dataset, models=models, allow_config_change=allow_config_change)
+    trainer = Trainer(
+        cfg, run_dir=run_dir, resume=resume, dataset=dataset, models=models, allow_config_change=allow_config_change
+    )
     trainer.fit()
     return trainer
 

@@ -1,4 +1,5 @@
-"""``ganlab gold ...`` commands: ``train``, ``rejection``, ``active``, ``scores``, ``repro``."""
+"""``ganlab gold ...`` commands: ``train``, ``rejection``, ``active``, ``scores`` (reproductions: ``ganlab repro run
+gold/EXP``)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,12 @@ def _train(args: argparse.Namespace) -> int:
     from ganlab.gold.api import train
 
     trainer = train(
-        args.config, args.overrides, scale=args.scale, resume=args.resume, allow_config_change=args.allow_config_change
+        args.config,
+        args.overrides,
+        scale=args.scale,
+        resume=args.resume,
+        allow_config_change=args.allow_config_change,
+        run_dir=args.run_dir,
     )
     print(json.dumps({"step": trainer.step, "run_dir": str(trainer.run_dir.path)}, indent=2))
     return 0
@@ -32,7 +38,7 @@ def _rejection(args: argparse.Namespace) -> int:
         res = gold_rejection_sample(
             G,
             D,
-            args.n,
+            args.num,
             p=args.p,
             n_stats=args.n_stats,
             batch_size=args.batch_size,
@@ -98,7 +104,7 @@ def _scores(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from ganlab.core.cli import add_overrides_argument
+    from ganlab.core.cli import add_config_out_dir, add_num, add_out, add_overrides_argument, add_run
     from ganlab.core.repro import add_repro_command
 
     parser = subparsers.add_parser(
@@ -111,12 +117,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--scale", choices=SCALES, default=None)
     t.add_argument("--resume", action="store_true")
     t.add_argument("--allow-config-change", action="store_true")
+    t.add_argument("--run-dir", default=None, help="the run folder (default: <out_dir>/<config name>)")
+    add_config_out_dir(t)
     add_overrides_argument(t)
     t.set_defaults(func=_train)
 
     r = sub.add_parser("rejection", help="a class-balanced bank of GOLD-accepted samples (eq. 6) from a run")
-    r.add_argument("run", help="a run directory (its latest checkpoint's G and D)")
-    r.add_argument("--n", type=int, default=50000, help="samples in the bank (a multiple of the class count)")
+    add_run(r, "a run directory (its latest checkpoint's G and D)")
+    add_num(r, "samples in the bank (a multiple of the class count)", default=50000)
     r.add_argument("--p", type=float, default=0.1, help="percentile fraction of gamma (0.1 1-channel, 0.5 3-channel)")
     r.add_argument("--n-stats", type=int, default=50000, help="samples for M and the sigma ratio")
     r.add_argument("--batch-size", type=int, default=100)
@@ -129,7 +137,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     r.add_argument("--no-reject", action="store_true", help="the baseline bank: keep every proposal")
     r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--out", default=None, help="output folder (default RUN/rejection)")
+    add_out(r, "dir", "output folder (default RUN/rejection)")
     r.add_argument("--device", default="cpu")
     r.set_defaults(func=_rejection)
 
@@ -138,12 +146,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     a.add_argument("--scale", choices=SCALES, default=None)
     a.add_argument("--query", choices=["gold", "gold_balanced", "random"], default=None)
     a.add_argument("--seed", type=int, default=None)
-    a.add_argument("--out", default=None)
+    add_out(a, "dir", "output folder (default <run.out_dir>/active_<query>_seed<seed>)")
     add_overrides_argument(a)
     a.set_defaults(func=_active)
 
     s = sub.add_parser("scores", help="GOLD of every training item under a run's D (RUN/scores/scores.npz, .csv)")
-    s.add_argument("run")
+    add_run(s, "a run directory")
     s.add_argument("--device", default="cpu")
     s.set_defaults(func=_scores)
 

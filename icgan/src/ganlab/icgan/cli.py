@@ -1,11 +1,12 @@
-"""``ganlab icgan ...``: features, neighbours, kmeans, train, sample, transfer, evaluate, params, repro.
+"""``ganlab icgan ...``: features, neighbours, kmeans, train, sample, transfer, evaluate, params (reproductions:
+``ganlab repro run icgan/EXP``).
 
-ganlab icgan features --dataset image_folder --root photos/ --resolution 64 --extractor swav --out runs/feats
-ganlab icgan neighbours runs/feats --k 50 --out runs/nbrs.npz
-ganlab icgan train run.yaml method.options.features=runs/feats method.options.neighbours=runs/nbrs.npz
-ganlab icgan kmeans runs/feats --n 1000 --out runs/stored.npz
-ganlab icgan sample runs/icgan --instances runs/stored.npz --out sheet.png
-ganlab icgan transfer runs/icgan other_photos/ --out transfer.png
+ganlab icgan features --dataset image_folder --root photos/ --resolution 64 --extractor swav --out-dir runs/feats
+ganlab icgan neighbours runs/feats --k 50 --out-file runs/nbrs.npz
+ganlab icgan train run.yaml --run-dir runs/icgan method.options.features=runs/feats method.options.neighbours=...
+ganlab icgan kmeans runs/feats -n 1000 --out-file runs/stored.npz
+ganlab icgan sample --run-dir runs/icgan --instances runs/stored.npz --out-file sheet.png
+ganlab icgan transfer --run-dir runs/icgan other_photos/ --out-file transfer.png
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def _kmeans(args: argparse.Namespace) -> int:
         if args.labels_from:
             labels = np.asarray(_dataset_named(args.labels_from).labels)
     stored = select_instances(
-        feats, args.n, method=args.selection, seed=args.seed, neighbourhoods=nb, labels=labels, device=args.device
+        feats, args.num, method=args.selection, seed=args.seed, neighbourhoods=nb, labels=labels, device=args.device
     )
     stored.save(args.out)
     print(json.dumps({"out": args.out, "stored": len(stored), "selection": args.selection}))
@@ -99,7 +100,7 @@ def _train(args: argparse.Namespace) -> int:
     cfg = load_config(ExperimentConfig, args.config, args.overrides, scale=scale, base=base)
     if cfg.method.name not in ("icgan", "icgan_baseline"):
         raise ConfigError(f"ganlab icgan train trains the icgan method, but the config says {cfg.method.name!r}")
-    trainer = Trainer(cfg, resume=args.resume, allow_config_change=args.allow_config_change)
+    trainer = Trainer(cfg, run_dir=args.run_dir, resume=args.resume, allow_config_change=args.allow_config_change)
     summary = trainer.fit()
     print(json.dumps({**summary, "run_dir": str(trainer.run_dir.path)}, indent=2))
     return 0
@@ -131,7 +132,7 @@ def _sample(args: argparse.Namespace) -> int:
     run = load_run(args.run, device=args.device)
     stored = _stored(args, run)
     out = Path(args.out)
-    if out.suffix == ".png" and args.n is None:  # a Figure-1 sheet: instance image, then samples
+    if out.suffix == ".png" and args.num is None:  # a Figure-1 sheet: instance image, then samples
         rows = min(args.rows, len(stored))
         images = run.dataset().get_batch(stored.indices[:rows])["image"] if stored.indices is not None else None
         labels = torch.from_numpy(stored.neighbour_labels[:rows, 0]) if stored.neighbour_labels is not None else None
@@ -147,7 +148,7 @@ def _sample(args: argparse.Namespace) -> int:
         atomic_write_bytes(out, images_png(sheet, args.per_instance + (images is not None)))
         print(json.dumps({"out": str(out), "rows": rows}))
         return 0
-    samples = generate(run.G, stored, args.n or 64, seed=args.seed, device=args.device)
+    samples = generate(run.G, stored, args.num or 64, seed=args.seed, device=args.device)
     write_samples(samples, out)
     print(json.dumps({"out": str(out), "n": len(samples["image"])}))
     return 0
@@ -259,7 +260,7 @@ def _params(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from ganlab.core.cli import add_overrides_argument
+    from ganlab.core.cli import add_config_out_dir, add_num, add_out, add_overrides_argument, add_run
     from ganlab.core.repro import add_repro_command
 
     parser = subparsers.add_parser(
@@ -275,7 +276,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     f.add_argument("--dataset-option", action="append", default=[], metavar="KEY=VALUE")
     f.add_argument("--extractor", default="swav", help="core extractor: swav, resnet50, classifier:<path>, ...")
     f.add_argument("--extractor-option", action="append", default=[], metavar="KEY=VALUE")
-    f.add_argument("--out", required=True, help="output folder")
+    add_out(f, "dir", "output folder", required=True)
     f.add_argument("--no-flip", action="store_true", help="skip the flipped-image features")
     f.add_argument("--batch-size", type=int, default=256)
     f.add_argument("--num-workers", type=int, default=0)
@@ -286,19 +287,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     n = sub.add_parser("neighbours", help="k cosine nearest neighbours of every instance (self excluded)")
     n.add_argument("features", help="a feature folder")
     n.add_argument("--k", type=int, default=50)
-    n.add_argument("--out", required=True, help="output .npz")
+    add_out(n, "file", "output .npz", required=True)
     n.add_argument("--batch-size", type=int, default=16384, help="queries per faiss search")
     n.add_argument("--device", default=None)
     n.set_defaults(func=_neighbours)
 
     k = sub.add_parser("kmeans", help="stored instances: the real instance nearest each k-means centroid")
     k.add_argument("features", help="a feature folder")
-    k.add_argument("--n", type=int, default=1000, help="stored instances (centroids)")
+    add_num(k, "stored instances (centroids)", default=1000)
     k.add_argument("--selection", choices=("kmeans", "random", "all"), default="kmeans")
     k.add_argument("--seed", type=int, default=1234, help="faiss k-means seed (1234 = faiss's default)")
     k.add_argument("--neighbours", default=None, help="keep the neighbours' labels (class-conditional sampling)")
     k.add_argument("--labels-from", default=None, metavar="DATASET[@RES]", help="dataset whose labels to keep")
-    k.add_argument("--out", required=True)
+    add_out(k, "file", "output .npz", required=True)
     k.add_argument("--device", default=None)
     k.set_defaults(func=_kmeans)
 
@@ -307,15 +308,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--scale", choices=SCALES, default=None)
     t.add_argument("--resume", action="store_true")
     t.add_argument("--allow-config-change", action="store_true")
+    t.add_argument("--run-dir", default=None, help="the run folder (default: <out_dir>/<config name>)")
+    add_config_out_dir(t)
     add_overrides_argument(t)
     t.set_defaults(func=_train)
 
     s = sub.add_parser("sample", help="samples or an instance sheet from a trained run")
-    s.add_argument("run", help="run directory")
+    add_run(s, "run directory")
     s.add_argument("--instances", default=None, help="stored instances (.npz); default: k-means of the run's features")
     s.add_argument("--n-instances", type=int, default=1000)
-    s.add_argument("--out", required=True, help="sheet .png (default), .npz or a folder with --n")
-    s.add_argument("--n", type=int, default=None, help="number of samples (instead of a sheet)")
+    add_out(s, "either", "sheet .png (default), .npz or a folder with -n", required=True)
+    add_num(s, "number of samples (instead of a sheet)")
     s.add_argument("--rows", type=int, default=8)
     s.add_argument("--per-instance", type=int, default=3)
     s.add_argument("--seed", type=int, default=0)
@@ -323,9 +326,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.set_defaults(func=_sample)
 
     tr = sub.add_parser("transfer", help="condition a trained run on the images of any folder")
-    tr.add_argument("run", help="run directory")
+    add_run(tr, "run directory")
     tr.add_argument("folder", help="folder of images (unreadable files are skipped and counted)")
-    tr.add_argument("--out", required=True, help="sheet .png")
+    add_out(tr, "file", "sheet .png", required=True)
     tr.add_argument("--label", type=int, default=None, help="class for a class-conditional model")
     tr.add_argument("--limit", type=int, default=16, help="at most this many images")
     tr.add_argument("--per-instance", type=int, default=3)
@@ -335,7 +338,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     tr.set_defaults(func=_transfer)
 
     e = sub.add_parser("evaluate", help="FID / IS / P-R-D-C / LPIPS of a run with stored-instance conditionings")
-    e.add_argument("run", help="run directory")
+    add_run(e, "run directory")
     e.add_argument("--metrics", nargs="+", default=["fid"], help="fid is precision recall density coverage lpips")
     e.add_argument("--extractor", default="inception", help="evaluation network (inception_torchvision: PyTorch FID)")
     e.add_argument("--split", default=None, help="reference split (the paper: val; default: the training split)")

@@ -118,7 +118,8 @@ class ICGAN(Method):
         if run.cfg.eval.metrics:
             raise ConfigError(
                 "the trainer's eval.metrics draw unconditioned samples; evaluate an IC-GAN run with "
-                "`ganlab icgan evaluate RUN` (conditionings from stored instances) and leave eval.metrics empty"
+                "`ganlab icgan evaluate --run-dir RUN` (conditionings from stored instances) and leave eval.metrics "
+                "empty"
             )
         n_cls = int(getattr(ds, "num_classes", 0) or 0)
         if (self.class_conditional or opts.which_knn_balance == "nnclass_balance") and n_cls == 0:
@@ -162,6 +163,7 @@ class ICGAN(Method):
             log.warning("feature_augmentation is on but the features hold no flipped copies; it is skipped")
         if run.is_main:
             self._write_manifest(run, cache)
+        if run.is_main and getattr(run, "resume_path", None) is None:  # once per run: a resume keeps the first one
             run.run_dir.log_metrics(
                 {
                     "event": "icgan_setup",

@@ -1,4 +1,5 @@
-"""``ganlab instance-selection ...``: ``select`` (index file, kept counts, Figure 1 sheet), ``show``, ``repro``."""
+"""``ganlab instance-selection ...``: ``select`` (index file, kept counts, Figure 1 sheet), ``show`` (reproductions:
+``ganlab repro run instance-selection/EXP``)."""
 
 from __future__ import annotations
 
@@ -89,6 +90,8 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from ganlab.core.cli import add_out
+
     parser = subparsers.add_parser(
         "instance-selection", help="Instance Selection for GANs (DeVries, Drozdzal, Taylor; NeurIPS 2020)"
     )
@@ -122,7 +125,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--device", default=None)
     p.add_argument("--cache-dir", default=None, help="feature cache folder")
-    p.add_argument("--out", default=None, help="output folder (default runs/instance_selection/<settings>)")
+    add_out(p, "dir", "output folder (default runs/instance_selection/<settings>)")
     p.add_argument("--sheet-classes", type=int, nargs="*", default=None, help="classes on the sheet (default: 3)")
     p.add_argument("--sheet-n", type=int, default=8, help="images per row of the sheet")
     p.add_argument("--no-sheet", action="store_true")
@@ -134,5 +137,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     from ganlab.core.repro import add_repro_command
 
-    add_repro_command(sub, "instance_selection")
+    add_repro_command(sub, "instance-selection")
     parser.set_defaults(func=lambda args: (parser.print_help(), 0)[1])

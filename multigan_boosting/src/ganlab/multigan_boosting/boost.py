@@ -61,7 +61,9 @@ class BoostOptions:
 def load_probs(path: str | Path, n: int) -> np.ndarray:
     p = Path(path)
     if not p.is_file():
-        raise ConfigError(f"method.options.weights: {p} does not exist (compute it with `ganlab multigan weights`)")
+        raise ConfigError(
+            f"method.options.weights: {p} does not exist (compute it with `ganlab multigan-boosting weights`)"
+        )
     w = np.load(p).astype(np.float64).reshape(-1)
     if w.size != n:
         raise ConfigError(f"{p} holds {w.size} weights but the training set has {n} instances")

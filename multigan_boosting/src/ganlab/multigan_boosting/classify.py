@@ -1,6 +1,6 @@
 """One classifier run from a config: real data, or samples of one or several trained generators (Slim 2020 §3, §5).
 
-Used by ``ganlab multigan train-classifier`` and by the reproductions. The real training set is split once
+Used by ``ganlab multigan-boosting train-classifier`` and by the reproductions. The real training set is split once
 (stratified, ``data.split_seed``) into train / held-out validation (and test, for data without a test split); the
 held-out validation set selects the honest epoch, the test set gives both reported accuracies.
 """

@@ -1,9 +1,11 @@
-"""``ganlab multigan ...``: ``train-gan``, ``weights`` (cli_gan.py), ``train-classifier``, ``ensemble``, ``repro``.
+"""``ganlab multigan-boosting ...``: ``train-gan``, ``weights`` (cli_gan.py), ``train-classifier``, ``ensemble``
+(reproductions: ``ganlab repro run multigan-boosting/EXP``).
 
-    ganlab multigan train-classifier classify --scale smoke --run-dir runs/mg/filter
-    ganlab multigan train-classifier classify --scale smoke --generators runs/mg/gan_0 \
+    ganlab multigan-boosting train-classifier classify --scale smoke --run-dir runs/mg/filter
+    ganlab multigan-boosting train-classifier classify --scale smoke --generators runs/mg/gan_0 \
         --filter runs/mg/filter/classifier.pt --run-dir runs/mg/on_gan
-    ganlab multigan ensemble runs/mg/gan_0 runs/mg/gan_1 --weights 0.75 0.25 --n 100 --out runs/mg/samples.npz
+    ganlab multigan-boosting ensemble runs/mg/gan_0 runs/mg/gan_1 --weights 0.75 0.25 -n 100 \
+        --out-file runs/mg/samples.npz
 """
 
 from __future__ import annotations
@@ -75,14 +77,14 @@ def _ensemble(args: argparse.Namespace) -> int:
 
     ens = Ensemble(_generators(args.runs, args.device), args.weights, seed=args.seed)
     k = ens.num_classes
-    if args.n < k or args.n % k:
-        raise ConfigError(f"--n {args.n} must be a positive multiple of the {k} classes (class-sequential export)")
+    if args.num < k or args.num % k:
+        raise ConfigError(f"-n {args.num} must be a positive multiple of the {k} classes (class-sequential export)")
     g = torch.Generator().manual_seed(args.seed)
     xs, ys, picks = [], [], []
     with torch.no_grad():
         for c in range(k):
-            for s in range(0, args.n // k, args.batch_size):
-                m = min(args.batch_size, args.n // k - s)
+            for s in range(0, args.num // k, args.batch_size):
+                m = min(args.batch_size, args.num // k - s)
                 i = ens.choose()
                 G = ens.generators[i]
                 z = truncated_normal((m, int(G.z_dim)), args.truncation, g).to(args.device)
@@ -96,15 +98,17 @@ def _ensemble(args: argparse.Namespace) -> int:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(args.out, buf.getvalue())
     counts = np.bincount(picks, minlength=len(ens)).tolist()
-    print(json.dumps({"out": args.out, "n": args.n, "batches_per_generator": counts}, indent=2))
+    print(json.dumps({"out": args.out, "n": args.num, "batches_per_generator": counts}, indent=2))
     return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from ganlab.core.cli import add_overrides_argument
+    from ganlab.core.cli import add_num, add_out, add_overrides_argument
     from ganlab.core.repro import add_repro_command
 
-    parser = subparsers.add_parser("multigan", help="Boosting Generative Networks for Incremental Learning (Slim 2020)")
+    parser = subparsers.add_parser(
+        "multigan-boosting", help="Boosting Generative Networks for Incremental Learning (Slim 2020)"
+    )
     sub = parser.add_subparsers(dest="multigan_command", metavar="ACTION")
     try:
         from ganlab.multigan_boosting.cli_gan import add_gan_commands
@@ -132,13 +136,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     e = sub.add_parser("ensemble", help="class-sequential samples of an ensemble of GAN runs (.npz, uint8)")
     e.add_argument("runs", nargs="+", help="GAN run directories (their selected G) or G_ema.pt files")
     e.add_argument("--weights", nargs="+", type=float, default=None, help="per-generator choice weights")
-    e.add_argument("--n", type=int, default=5000, help="samples (a multiple of the class count; the 5k protocol)")
+    add_num(e, "samples (a multiple of the class count; the 5k protocol)", default=5000)
     e.add_argument("--batch-size", type=int, default=50)
     e.add_argument("--truncation", type=float, default=None, help="psi of the truncated normal z")
-    e.add_argument("--out", required=True)
+    add_out(e, "file", "the .npz written (uint8 NHWC images x, labels y)", required=True)
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--device", default="cpu")
     e.set_defaults(func=_ensemble)
 
-    add_repro_command(sub, "multigan")
+    add_repro_command(sub, "multigan-boosting")
     parser.set_defaults(func=lambda args: (parser.print_help(), 0)[1])

@@ -1,10 +1,10 @@
-"""The GAN side of ``ganlab multigan ...``: ``train-gan`` (the base GAN, or a boosted GAN on Algorithm 1's weights)
-and ``weights`` (Algorithm 1 from a real set and previous GAN runs). ``cli.py`` calls :func:`add_gan_commands`.
+"""The GAN side of ``ganlab multigan-boosting ...``: ``train-gan`` (the base GAN, or a boosted GAN on Algorithm 1's
+weights) and ``weights`` (Algorithm 1 from a real set and previous GAN runs). ``cli.py`` calls :func:`add_gan_commands`.
 
-    ganlab multigan train-gan biggan32_cifar_multigan --scale smoke --run-dir runs/boost/gan_0
-    ganlab multigan weights biggan32_cifar_multigan --scale smoke --previous runs/boost/gan_0 \
-        --feature-net filter.pt --transform B --out runs/boost/weights_1.npy
-    ganlab multigan train-gan biggan32_cifar_multigan --scale smoke --weights runs/boost/weights_1.npy \
+    ganlab multigan-boosting train-gan biggan32_cifar_multigan --scale smoke --run-dir runs/boost/gan_0
+    ganlab multigan-boosting weights biggan32_cifar_multigan --scale smoke --previous runs/boost/gan_0 \
+        --feature-net filter.pt --transform B --out-file runs/boost/weights_1.npy
+    ganlab multigan-boosting train-gan biggan32_cifar_multigan --scale smoke --weights runs/boost/weights_1.npy \
         --run-dir runs/boost/gan_1
 """
 
@@ -92,7 +92,7 @@ def _weights(args: argparse.Namespace) -> int:
         raise ConfigError(f"--previous: {', '.join(missing)} not found (pass finished run directories, oldest first)")
     out = Path(args.out)
     if out.suffix != ".npy":
-        raise ConfigError(f"--out must name a .npy file, got {out}")
+        raise ConfigError(f"--out-file must name a .npy file, got {out}")
     d = cfg.data
     ds = get_dataset(d.name, root=d.root, split=d.split, resolution=d.resolution, **d.options)
     if not ds.num_classes:
@@ -115,12 +115,13 @@ def _weights(args: argparse.Namespace) -> int:
 
 def add_gan_commands(subparsers: argparse._SubParsersAction) -> None:
     """Register ``train-gan`` and ``weights`` on the package's sub-command parser."""
-    from ganlab.core.cli import add_overrides_argument
+    from ganlab.core.cli import add_config_out_dir, add_out, add_overrides_argument
 
     t = subparsers.add_parser("train-gan", help="train the base GAN, or a boosted GAN on Algorithm 1's weights")
     t.add_argument("config", help="a core training config (shipped name, e.g. biggan32_cifar_multigan, or a path)")
     t.add_argument("--scale", choices=SCALES, default=None)
-    t.add_argument("--run-dir", default=None, help="run directory (default: out_dir/name of the config)")
+    t.add_argument("--run-dir", default=None, help="the run folder (default: <out_dir>/<config name>)")
+    add_config_out_dir(t)
     t.add_argument("--weights", default=None, help="Algorithm 1's .npy from `weights` (omit for the base GAN)")
     t.add_argument("--resume", action="store_true", help="continue the run directory's latest checkpoint")
     t.add_argument("--allow-config-change", action="store_true")
@@ -140,6 +141,6 @@ def add_gan_commands(subparsers: argparse._SubParsersAction) -> None:
     w.add_argument("--n-per-gan", type=int, default=None, help="samples per previous GAN (default: the real set size)")
     w.add_argument("--seed", type=int, default=0)
     w.add_argument("--device", default="cpu")
-    w.add_argument("--out", required=True, help="the .npy written (+ .json summary, .png histogram)")
+    add_out(w, "file", "the .npy written (+ .json summary, .png histogram)", required=True)
     add_overrides_argument(w)
     w.set_defaults(func=_weights)

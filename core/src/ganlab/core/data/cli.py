@@ -12,6 +12,8 @@ from ganlab.core.errors import DatasetError
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``data`` command group to the ``ganlab`` parser."""
+    from ganlab.core.cli import add_num, add_out
+
     parser = subparsers.add_parser("data", help="list, inspect and prepare datasets")
     sub = parser.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
     parser.set_defaults(func=lambda args: parser.print_help())
@@ -25,8 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p_show.add_argument("--root", default=None, help="data folder (downloadable datasets)")
     p_show.add_argument("--split", default="train")
     p_show.add_argument("--resolution", type=int, default=None)
-    p_show.add_argument("--out", default=None, help="PNG path (default: <name>.png)")
-    p_show.add_argument("-n", "--num", type=int, default=64, help="images in the grid (points for 2-D toys: all)")
+    add_out(p_show, "file", "PNG path (default: <name>.png)")
+    add_num(p_show, "images in the grid (points for 2-D toys: all)", default=64)
     p_show.add_argument("--seed", type=int, default=0, help="which random items to show")
     p_show.add_argument("--download", action="store_true", help="download torchvision datasets into --root")
     p_show.add_argument(
@@ -61,7 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p_stand.add_argument("name", help="dataset name (mnist, cifar10, imagenet, lsun, ffhq, ...)")
     p_stand.add_argument("--root", required=True, help="folder to write into (empty, new, or an earlier stand-in)")
-    p_stand.add_argument("--num", type=int, default=None, help="training images (default: the dataset's, 16-200)")
+    add_num(p_stand, "training images (default: the dataset's, 16-200)")
     p_stand.add_argument("--seed", type=int, default=0)
     p_stand.add_argument(
         "-o",

@@ -66,7 +66,10 @@ LAYOUTS: dict[str, tuple[str, str]] = {
         "github.com/NVlabs/ffhq-dataset (`python download_ffhq.py --images`)",
     ),
     "image_folder": ("ROOT/<split>/<class>/*.jpg or ROOT/<class>/*.jpg", "any image collection"),
-    "hdf5": ("an HDF5 file with 'imgs' uint8 (N, 3, R, R) and 'labels'", "`ganlab data prepare FOLDER FILE`"),
+    "hdf5": (
+        "an HDF5 file with 'imgs' uint8 (N, 3, R, R) and 'labels'",
+        "`ganlab data prepare FOLDER FILE --resolution R`",
+    ),
 }
 LAYOUTS["mnist_fmnist"] = (f"{LAYOUTS['mnist'][0]} and {LAYOUTS['fashion_mnist'][0]}", LAYOUTS["mnist"][1])
 

@@ -1,8 +1,8 @@
 """``ganlab features``: list extractors, extract features to a file, train in-domain classifiers.
 
 ganlab features list
-ganlab features extract --dataset mnist5k --resolution 32 --extractor classifier:runs/lenet.pt --out f.npy
-ganlab features train-classifier --dataset mnist5k --resolution 32 --arch lenet --out runs/lenet_mnist5k.pt
+ganlab features extract --dataset mnist5k --resolution 32 --extractor classifier:runs/lenet.pt --out-file f.npy
+ganlab features train-classifier --dataset mnist5k --resolution 32 --arch lenet --out-file runs/lenet_mnist5k.pt
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def _cmd_extract(args: argparse.Namespace) -> int:
         opts["download"] = True
     ext = get_extractor(args.extractor, **opts)
     feats = extract_features(
-        ext, ds, n=args.n, batch_size=args.batch_size, device=args.device, cache_dir=args.cache_dir, progress=True
+        ext, ds, n=args.num, batch_size=args.batch_size, device=args.device, cache_dir=args.cache_dir, progress=True
     )
     import numpy as np
 
@@ -94,6 +94,8 @@ def _cmd_train_classifier(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``ganlab features {list, extract, train-classifier}``."""
+    from ganlab.core.cli import add_num, add_out
+
     p = subparsers.add_parser("features", help="feature extractors: list, extract, train in-domain classifiers")
     sub = p.add_subparsers(dest="features_command", metavar="SUBCOMMAND", required=True)
 
@@ -108,11 +110,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ex.add_argument("--extractor", default="inception")
     ex.add_argument("--extractor-option", action="append", default=[], metavar="KEY=VALUE")
     ex.add_argument("--allow-download", action="store_true")
-    ex.add_argument("-n", "--n", type=int, default=None, help="first n images (default: all)")
+    add_num(ex, "the first N images (default: all)")
     ex.add_argument("--batch-size", type=int, default=64)
     ex.add_argument("--device", default=None)
     ex.add_argument("--cache-dir", default=None)
-    ex.add_argument("--out", required=True, help="output .npy")
+    add_out(ex, "file", "output .npy (+ .json protocol beside it)", required=True)
     ex.set_defaults(func=_cmd_extract)
 
     tc = sub.add_parser(
@@ -133,6 +135,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     tc.add_argument("--samples-per-epoch", type=int, default=None, help="default: one pass over the data")
     tc.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="other protocol fields")
     tc.add_argument("--device", default=None)
-    tc.add_argument("--out", required=True, help="checkpoint path (use it as classifier:<path>)")
+    add_out(tc, "file", "checkpoint path (use it as classifier:<path>)", required=True)
     tc.add_argument("--quiet", action="store_true")
     tc.set_defaults(func=_cmd_train_classifier)

@@ -1,6 +1,6 @@
 """``ganlab eval``: evaluate a generator checkpoint, an image folder or an npz against a dataset.
 
-    ganlab eval runs/demo --dataset mnist5k --resolution 32 --metrics fid,prdc,kid --extractor inception
+    ganlab eval --run-dir runs/demo --dataset mnist5k --resolution 32 --metrics fid,prdc,kid --extractor inception
     ganlab eval samples.npz --dataset cifar10 --split test --metrics fid,is --n-fake 10000
     ganlab eval runs/gold/G_ema.pt --dataset mnist --split test --resolution 32 --metrics fitting_capacity
 
@@ -91,8 +91,10 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``ganlab eval``."""
+    from ganlab.core.cli import add_out, add_run
+
     p = subparsers.add_parser("eval", help="evaluate a checkpoint, an image folder or an npz against a dataset")
-    p.add_argument("source", help="G_ema.pt / trainer checkpoint / run directory, an image folder, .npz or .npy")
+    add_run(p, "G_ema.pt / trainer checkpoint / run directory, an image folder, .npz or .npy", dest="source")
     p.add_argument("--dataset", required=True, help="reference dataset name (see `ganlab data list`)")
     p.add_argument("--split", default="train", help="reference split (default: train)")
     p.add_argument("--resolution", type=int, default=None, help="reference resolution in pixels")
@@ -125,6 +127,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="reconstruction-error option, e.g. n_fake=50000, epochs=50",
     )
-    p.add_argument("--out-dir", default=None, help="output folder (default: <run>/eval or runs/eval/<name>)")
+    add_out(p, "dir", "output folder (default: <run>/eval or runs/eval/<name>)", dest="out_dir")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_eval)

@@ -30,8 +30,11 @@ class Checkpointing:
     @contextlib.contextmanager
     def _undo_on_failure(self) -> Iterator[None]:
         """Set-up after the lock: on an error, release the lock and remove the run directory if this set-up made it
-        (a rejected run leaves no trace; an existing one keeps its files)."""
+        (a rejected run leaves no trace); an existing one gets its logs back as they were (a resume refused during
+        set-up has already cut metrics.jsonl back to its checkpoint's step)."""
         created = not self.run_dir.path.exists()
+        logs = (self.run_dir.metrics_path, self.run_dir.events_path)
+        before = {p: p.read_bytes() if p.is_file() else None for p in logs} if self.is_main and not created else {}
         try:
             yield
         except BaseException:
@@ -39,6 +42,13 @@ class Checkpointing:
                 self.run_dir.unlock()
                 if created:
                     shutil.rmtree(self.run_dir.path, ignore_errors=True)
+                for path, data in before.items():
+                    if data is None:
+                        path.unlink(missing_ok=True)
+                    elif not path.is_file() or path.read_bytes() != data:
+                        from ganlab.core.fileio import atomic_write_bytes
+
+                        atomic_write_bytes(path, data)
             raise
 
     def _mark_failed(self, exc: BaseException) -> None:
@@ -111,13 +121,21 @@ class Checkpointing:
         self._last_ckpt = path
         return path
 
+    def resume_command(self, *extra: str) -> str:
+        """The command line that continues this run (error messages suggest it; tests parse it)."""
+        import shlex
+
+        run = self.run_dir.path
+        return shlex.join(["ganlab", "train", str(run / "config.yaml"), "--run-dir", str(run), "--resume", *extra])
+
     def _find_resume(self, resume: bool | str | Path) -> Path | None:
         found = self.checkpoints()
         if resume is False or resume is None:
             if found:
                 raise CheckpointError(
                     f"{self.run_dir.path} already holds a run (checkpoints up to step {ckpt.step_of(found[-1])}); "
-                    "resume it (--resume / resume=True) or choose another run directory"
+                    f"continue it with `{self.resume_command()}` (in Python: Trainer(..., resume=True)), or choose "
+                    "another run directory (--run-dir)"
                 )
             return None
         if resume == "auto":

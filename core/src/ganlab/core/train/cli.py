@@ -1,10 +1,10 @@
 """``ganlab train``, ``ganlab sample`` and ``ganlab demo`` (argument parsing only; the work is done by the APIs).
 
-    ganlab train sngan32_cifar --scale smoke train.steps=100 optim.n_dis=2
-    ganlab train runs/x/config.yaml --resume train.steps=2000     # continue (more steps is a safe change)
-    ganlab sample runs/demo --out grid.png -n 64                   # a grid from G_ema
-    ganlab sample runs/demo --out fakes.npz -n 10000 --drs         # DRS-filtered images as uint8 NHWC
-    ganlab demo --out-dir runs                                     # train + evaluate a small GAN, CPU, minutes
+    ganlab train sngan32_cifar --scale smoke --run-dir runs/sn train.steps=100 optim.n_dis=2
+    ganlab train runs/sn/config.yaml --run-dir runs/sn --resume train.steps=2000   # continue (more steps is safe)
+    ganlab sample --run-dir runs/demo --out-file grid.png -n 64            # a grid from G_ema
+    ganlab sample --run-dir runs/demo --out-file fakes.npz -n 10000 --drs  # DRS-filtered images as uint8 NHWC
+    ganlab demo --out-dir runs                                             # train + evaluate a small GAN, CPU
 
 CONFIG is a YAML path or the name of a config shipped in ``ganlab/core/configs`` (``ganlab train --list``).
 """
@@ -26,7 +26,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
         print("\n".join(list_configs()))
         return 0
     if not args.config:
-        raise ConfigError("name a config: ganlab train CONFIG [key=value ...] (ganlab train --list shows shipped ones)")
+        raise ConfigError(
+            "name a config: `ganlab train CONFIG [key=value ...]` (`ganlab train --list` shows the shipped ones)"
+        )
     if args.resume and args.resume_from:
         raise ConfigError("pass either --resume (the run's latest checkpoint) or --resume-from CHECKPOINT, not both")
     if args.resume_from and not Path(args.resume_from).is_file():
@@ -103,14 +105,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``train``, ``sample`` and ``demo`` to the ``ganlab`` command."""
-    from ganlab.core.cli import add_overrides_argument
+    from ganlab.core.cli import add_config_out_dir, add_num, add_out, add_overrides_argument, add_run
 
     p = subparsers.add_parser("train", help="train a GAN from a YAML config (any method, any backbone)")
     p.add_argument("config", nargs="?", help="a YAML file, or the name of a shipped config (see --list)")
     add_overrides_argument(p)
     p.add_argument("--list", action="store_true", help="list the shipped configs and exit")
     p.add_argument("--scale", choices=SCALES, default=None, help="apply the config's scales.<scale> section")
-    p.add_argument("--run-dir", default=None, help="output folder (default: <out_dir>/<name>)")
+    p.add_argument("--run-dir", default=None, help="the run folder (default: <out_dir>/<config name>)")
+    add_config_out_dir(p)
     p.add_argument("--resume", action="store_true", help="continue the run from its latest checkpoint")
     p.add_argument("--resume-from", default=None, metavar="CHECKPOINT", help="continue from this checkpoint file")
     p.add_argument("--allow-config-change", action="store_true", help="resume even if the config changed")
@@ -119,9 +122,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_train)
 
     s = subparsers.add_parser("sample", help="generate images from a trained run (grid, folder or npz)")
-    s.add_argument("run", help="a run directory (its latest checkpoint) or a checkpoint file")
-    s.add_argument("--out", required=True, help="*.png: one grid; *.npz: uint8 NHWC images + labels; else a folder")
-    s.add_argument("-n", "--num", type=int, default=64, help="number of samples")
+    add_run(s, "a run directory (its latest checkpoint) or a checkpoint file")
+    add_out(s, "either", "*.png: one grid; *.npz: uint8 NHWC images + labels; a folder: one PNG each", required=True)
+    add_num(s, "number of samples", default=64)
     s.add_argument("--batch-size", type=int, default=256)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--class", dest="label", type=int, default=None, help="a fixed class (conditional G)")

@@ -195,8 +195,8 @@ def record_models(G: nn.Module, D: nn.Module, *, check: bool = True) -> dict[str
                 record = _refused(record["class"], problem)
         if record.get("rebuildable") is False and skeleton(module) is None:
             warnings.warn(
-                f"this run's {who} cannot be rebuilt from its record, so `ganlab sample/eval` and the score commands "
-                f"will not load it: {record['reason']}",
+                f"this run's {who} cannot be rebuilt from its record, so `ganlab sample`, `ganlab eval` and the score "
+                f"commands will not load it: {record['reason']}",
                 stacklevel=3,
             )
         out[who] = record

@@ -163,7 +163,7 @@ class Trainer(Checkpointing):
 
         # Everything that can reject the run is checked before the run directory is touched.
         self.init_state = ckpt.read_checkpoint(Path(init_from)) if init_from is not None else None
-        resume_path = self._find_resume(resume)
+        resume_path = self.resume_path = self._find_resume(resume)  # methods read it (set-up records written once)
         resume_state = ckpt.read_checkpoint(resume_path) if resume_path is not None else None
         self._config_diff = self._check_resume(resume_state, resume_path, allow_config_change)
         validate = getattr(self.method, "validate", None)
@@ -304,9 +304,16 @@ class Trainer(Checkpointing):
     def _diverged(self, what: str, where: str) -> TrainingDivergedError:
         if self.is_main:
             self.run_dir.log_event({"event": "diverged", "step": self.step, "what": what, "where": where})
+        found = ckpt.list_checkpoints(self.run_dir.checkpoints)
+        then = (
+            f"then continue from that checkpoint: `{self.resume_command('--allow-config-change')}` with the changed "
+            "settings as key=value"
+            if found
+            else "then start the run again"
+        )
         return TrainingDivergedError(
             f"{what} {where}; training stopped. Last good checkpoint: {self._last_good()}. Lower the learning rate, "
-            "use fp32 (train.mixed_precision=no) or check the data, then resume from that checkpoint (--resume)."
+            f"use fp32 (train.mixed_precision=no) or check the data, {then}."
         )
 
     def _raise_if_diverged(self) -> None:
