@@ -95,7 +95,7 @@ def test_harness_arms():
     assert [a.name for a in spec.arms[:2]] == ["baseline_label_fraction0.01", "gold_label_fraction0.01"]
     assert len(spec.arms) == 2 * 6 and spec.seeds == cfg.experiment.seeds
     assert spec.arms[1].run == {"method": {"options": {"label_fraction": 0.01, "reweight": True}}}
-    assert [a.columns() for a in spec.arms[:1]] == [{"label_fraction": 0.01}]
+    assert spec.arms[0].columns() == {"label_fraction": 0.01}
     spec = harness_spec(load_repro_config(EXPERIMENTS["table3_mnist"].config, "smoke"))
     assert [(a.name, a.run) for a in spec.arms] == [("baseline", {"method": {"options": {"reweight": False}}})]
     assert spec.protocol.network.name == "lenet_indomain" and spec.protocol.metrics == ["fid"]

@@ -27,7 +27,7 @@ from typing import Any
 from ganlab.core.config import from_dict, load_config, save_config, to_dict
 from ganlab.core.errors import ConfigError
 from ganlab.core.evaluation.protocol import EvalProtocol, NetworkSpec, ResizeSpec
-from ganlab.core.repro import Experiment
+from ganlab.core.repro import Experiment, experiments
 from ganlab.core.repro_harness import Arm, Harness, Hooks, ReproSpec
 from ganlab.core.results import RunDir
 from ganlab.core.train.config import ExperimentConfig
@@ -53,14 +53,9 @@ def load_repro_config(path: str | Path, scale: str | None = None, overrides: Seq
 # ------------------------------------------------------------------------------------------ the harness spec
 @dataclass
 class GoldArm(Arm):
-    """One trained run: ``variant`` baseline / gold (re-weighting) at ``label_fraction`` (None: the run's own
-    labels), or an active-learning query."""
+    """One trained run: ``variant`` baseline / gold (re-weighting), or an active-learning query."""
 
-    variant: str = "baseline"
-    label_fraction: float | None = None
-
-    def columns(self) -> dict[str, Any]:
-        return {} if self.label_fraction is None else {"label_fraction": self.label_fraction}
+    variant: str = "baseline"  # the label fraction, when there are several: info["label_fraction"]
 
 
 @dataclass
@@ -94,11 +89,11 @@ def harness_spec(cfg: ReproConfig) -> GoldSpec:
     else:
         arms = []
         for frac in p.label_fractions or [None]:
-            extra = {} if frac is None else {"label_fraction": float(frac)}
+            extra = {} if frac is None else {"label_fraction": float(frac)}  # also the arm's info column
             for v in sorted(p.variants, key=lambda v: v != "baseline"):
                 name = v if frac is None else f"{v}_label_fraction{frac:g}"
                 opts = {**extra, "reweight": v == "gold"}
-                arms.append(GoldArm(name, run={"method": {"options": opts}}, variant=v, label_fraction=frac))
+                arms.append(GoldArm(name, run={"method": {"options": opts}}, info=extra, variant=v))
     own = dataclasses.replace(p, seeds=[], variants=[])
     return GoldSpec(eval_protocol(p), arms, list(p.seeds), to_dict(cfg.run), own)
 
@@ -206,7 +201,7 @@ class GoldHooks(Hooks):
             last = list(self.trainers.values())
             tr = next((t for (a, _), t in reversed(self.trainers.items()) if a.startswith("baseline")), last[-1])
             figures.reweight_figures(h.run_dir.path, p.figures, tr, self.curves, h.dataset, p.figure_samples)
-        fractions = [a.label_fraction for a in h.spec.arms]
+        fractions = [a.info.get("label_fraction") for a in h.spec.arms]
         rows = sorted(per_seed, key=lambda r: fractions.index(r.get("label_fraction")))
         return rows + records if len(h.spec.seeds) > 1 else rows
 
@@ -235,46 +230,32 @@ def _words(config: Path) -> Any:
 _LSUN = "pending: core's lsun loader reads one unlabelled category; GOLD trains on the 10 labelled val categories"
 
 
-def _exp(name: str, description: str, status: dict[str, str] | None = None) -> Experiment:
-    return Experiment(
-        name=name,
-        paper="gold",
-        description=description,
-        config=CONFIGS / f"{name}.yaml",
-        run=run_protocol,
-        status=status or {},
-        protocol=_words(CONFIGS / f"{name}.yaml"),
-    )
-
-
-EXPERIMENTS: dict[str, Experiment] = {
-    e.name: e
-    for e in [
-        _exp("table1_mnist", "re-weighting, full labels, MNIST: fitting capacity (Table 1)"),
-        _exp("table1_fmnist", "re-weighting, full labels, Fashion-MNIST (Table 1)"),
-        _exp("table1_svhn", "re-weighting, full labels, SVHN (Table 1)"),
-        _exp("table1_cifar10", "re-weighting, full labels, CIFAR-10 (Table 1)"),
-        _exp("table1_stl10", "re-weighting, full labels, STL-10 (Table 1)"),
-        _exp("table1_lsun", "re-weighting, full labels, LSUN (Table 1)", {"paper": _LSUN}),
-        _exp("table2_svhn", "re-weighting under 1-100 % supervision, SVHN (Table 2)"),
-        _exp("table2_cifar10", "re-weighting under 1-100 % supervision, CIFAR-10 (Table 2)"),
-        _exp("table3_mnist", "rejection sampling p=0.1 vs none, MNIST: fitting capacity, FID (Tables 3, 5)"),
-        _exp("table3_fmnist", "rejection sampling p=0.1 vs none, Fashion-MNIST (Tables 3, 5)"),
-        _exp("table3_svhn", "rejection sampling p=0.5 vs none, SVHN (Tables 3, 5)"),
-        _exp("table3_cifar10", "rejection sampling p=0.5 vs none, CIFAR-10 (Tables 3, 5)"),
-        _exp("table3_stl10", "rejection sampling p=0.5 vs none, STL-10 (Tables 3, 5)"),
-        _exp("table3_lsun", "rejection sampling p=0.5 vs none, LSUN (Tables 3, 5)", {"paper": _LSUN}),
-        _exp("table4_cifar10", "rejection sampling, p sweep 0.1-0.9, CIFAR-10 (Table 4)"),
-        _exp("table6_imagenette", "re-weighting, Imagenette 128 (Table 6)"),
-        _exp("table6_imagewoof", "re-weighting, Imagewoof 128 (Table 6)"),
-        _exp("table7_imagenette", "rejection sampling, Imagenette 128 (Table 7)"),
-        _exp("table7_imagewoof", "rejection sampling, Imagewoof 128 (Table 7)"),
-        _exp("figure1", "MNIST: term histograms, GOLD mean and fitting capacity during training (Figure 1)"),
-        _exp("figure2", "MNIST: generated and real samples with top marginal / conditional / GOLD (Figure 2)"),
-        _exp("figure3", "synthetic 6 clusters, active learning (4, 1, 8): queries, samples, GOLD field (Fig. 3, 4)"),
-        _exp("figure4_mnist", "active learning (10, 2, 18), MNIST: GOLD vs random (Figure 4)"),
-        _exp("figure4_fmnist", "active learning (20, 5, 40), Fashion-MNIST: GOLD vs random (Figure 4)"),
-        _exp("figure4_svhn", "active learning (20, 20, 100), SVHN: GOLD vs random (Figure 4)"),
-        _exp("figure6", "MNIST, 10 labels, no unlabelled data: FID during training (Figure 6)"),
-    ]
-}
+_TABLE = [
+    ("table1_mnist", "re-weighting, full labels, MNIST: fitting capacity (Table 1)"),
+    ("table1_fmnist", "re-weighting, full labels, Fashion-MNIST (Table 1)"),
+    ("table1_svhn", "re-weighting, full labels, SVHN (Table 1)"),
+    ("table1_cifar10", "re-weighting, full labels, CIFAR-10 (Table 1)"),
+    ("table1_stl10", "re-weighting, full labels, STL-10 (Table 1)"),
+    ("table1_lsun", "re-weighting, full labels, LSUN (Table 1)", {"paper": _LSUN}),
+    ("table2_svhn", "re-weighting under 1-100 % supervision, SVHN (Table 2)"),
+    ("table2_cifar10", "re-weighting under 1-100 % supervision, CIFAR-10 (Table 2)"),
+    ("table3_mnist", "rejection sampling p=0.1 vs none, MNIST: fitting capacity, FID (Tables 3, 5)"),
+    ("table3_fmnist", "rejection sampling p=0.1 vs none, Fashion-MNIST (Tables 3, 5)"),
+    ("table3_svhn", "rejection sampling p=0.5 vs none, SVHN (Tables 3, 5)"),
+    ("table3_cifar10", "rejection sampling p=0.5 vs none, CIFAR-10 (Tables 3, 5)"),
+    ("table3_stl10", "rejection sampling p=0.5 vs none, STL-10 (Tables 3, 5)"),
+    ("table3_lsun", "rejection sampling p=0.5 vs none, LSUN (Tables 3, 5)", {"paper": _LSUN}),
+    ("table4_cifar10", "rejection sampling, p sweep 0.1-0.9, CIFAR-10 (Table 4)"),
+    ("table6_imagenette", "re-weighting, Imagenette 128 (Table 6)"),
+    ("table6_imagewoof", "re-weighting, Imagewoof 128 (Table 6)"),
+    ("table7_imagenette", "rejection sampling, Imagenette 128 (Table 7)"),
+    ("table7_imagewoof", "rejection sampling, Imagewoof 128 (Table 7)"),
+    ("figure1", "MNIST: term histograms, GOLD mean and fitting capacity during training (Figure 1)"),
+    ("figure2", "MNIST: generated and real samples with top marginal / conditional / GOLD (Figure 2)"),
+    ("figure3", "synthetic 6 clusters, active learning (4, 1, 8): queries, samples, GOLD field (Fig. 3, 4)"),
+    ("figure4_mnist", "active learning (10, 2, 18), MNIST: GOLD vs random (Figure 4)"),
+    ("figure4_fmnist", "active learning (20, 5, 40), Fashion-MNIST: GOLD vs random (Figure 4)"),
+    ("figure4_svhn", "active learning (20, 20, 100), SVHN: GOLD vs random (Figure 4)"),
+    ("figure6", "MNIST, 10 labels, no unlabelled data: FID during training (Figure 6)"),
+]
+EXPERIMENTS: dict[str, Experiment] = experiments("gold", CONFIGS, run_protocol, _TABLE, protocol=_words)
