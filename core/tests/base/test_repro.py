@@ -65,7 +65,7 @@ def test_experiments_registry_from_rows(tmp_path):
         tmp_path,
         run,
         [("a", "first"), ("b", "second", {"paper": "pending: data"})],
-        protocol=lambda config: (lambda scale: f"{config.name} at {scale}"),
+        protocol=lambda config: lambda scale: f"{config.name} at {scale}",
     )
     assert list(exps) == ["a", "b"]
     assert exps["a"].config == tmp_path / "a.yaml" and exps["a"].status == {} and exps["a"].paper == "paper_x"
