@@ -9,7 +9,7 @@ from ganlab.core.config import SCALES
 from ganlab.core.errors import ConfigError, GanlabError
 from ganlab.core.nn import build_backbone
 from ganlab.core.repro import all_experiments, run_experiment
-from ganlab.gold.repro import EXPERIMENTS, aggregate, load_repro_config
+from ganlab.gold.repro import EXPERIMENTS, harness_spec, load_repro_config
 
 FAST = {"table3_mnist", "figure1", "figure4_mnist"}  # one per kind (figure1: re-weighting + figures)
 
@@ -87,10 +87,20 @@ def test_bad_protocols():
         load_repro_config(EXPERIMENTS["table3_mnist"].config, "smoke", ["experiment.ps=[1.0]"])
 
 
-def test_aggregate():
-    rows = [{"variant": "a", "seed": 1, "x": 1.0}, {"variant": "a", "seed": 2, "x": 3.0}]
-    (agg,) = aggregate(rows, ("variant",))
-    assert agg["x"] == 2.0 and agg["x_std"] == pytest.approx(2**0.5)
+def test_harness_arms():
+    """Table 2: per label fraction the baseline, then the GOLD run that continues it; a rejection experiment trains
+    one baseline; an active one has an arm per query."""
+    cfg = load_repro_config(EXPERIMENTS["table2_svhn"].config, "paper")
+    spec = harness_spec(cfg)
+    assert [a.name for a in spec.arms[:2]] == ["baseline_label_fraction0.01", "gold_label_fraction0.01"]
+    assert len(spec.arms) == 2 * 6 and spec.seeds == cfg.experiment.seeds
+    assert spec.arms[1].run == {"method": {"options": {"label_fraction": 0.01, "reweight": True}}}
+    assert spec.arms[0].columns() == {"label_fraction": 0.01}
+    spec = harness_spec(load_repro_config(EXPERIMENTS["table3_mnist"].config, "smoke"))
+    assert [(a.name, a.run) for a in spec.arms] == [("baseline", {"method": {"options": {"reweight": False}}})]
+    assert spec.protocol.network.name == "lenet_indomain" and spec.protocol.metrics == ["fid"]
+    spec = harness_spec(load_repro_config(EXPERIMENTS["figure3"].config, "smoke"))
+    assert [a.name for a in spec.arms] == ["gold_balanced", "random"]
 
 
 @pytest.mark.parametrize(

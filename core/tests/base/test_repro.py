@@ -54,3 +54,21 @@ def test_repro_cli_runs_named_experiment(tmp_path, monkeypatch, capsys):
     args = parser.parse_args(["repro", "run", "pkg/tyo"])
     with pytest.raises(GanlabError, match="did you mean 'pkg/toy'"):
         args.func(args)
+
+
+def test_experiments_registry_from_rows(tmp_path):
+    def run(path, scale, overrides, run_dir):
+        return []
+
+    exps = repro.experiments(
+        "paper_x",
+        tmp_path,
+        run,
+        [("a", "first"), ("b", "second", {"paper": "pending: data"})],
+        protocol=lambda config: lambda scale: f"{config.name} at {scale}",
+    )
+    assert list(exps) == ["a", "b"]
+    assert exps["a"].config == tmp_path / "a.yaml" and exps["a"].status == {} and exps["a"].paper == "paper_x"
+    assert exps["b"].status == {"paper": "pending: data"} and exps["b"].description == "second"
+    assert exps["b"].protocol("mini") == "b.yaml at mini"
+    assert repro.experiments("p", tmp_path, run, [("c", "third")])["c"].protocol is None

@@ -45,6 +45,30 @@ class Experiment:
     protocol: ProtocolOf | None = None  # None: the package has not declared its evaluation protocol in core yet
 
 
+def experiments(
+    paper: str,
+    configs: Path,
+    run: Runner,
+    table: Sequence[tuple[Any, ...]],
+    protocol: Callable[[Path], ProtocolOf] | None = None,
+) -> dict[str, Experiment]:
+    """A package's ``EXPERIMENTS`` from rows ``(name, description)`` or ``(name, description, status)``; each runs
+    ``configs/<name>.yaml`` with ``run``; ``protocol(config)``, when given, declares each one's protocol."""
+    out: dict[str, Experiment] = {}
+    for name, description, *status in table:
+        config = Path(configs) / f"{name}.yaml"
+        out[name] = Experiment(
+            name=name,
+            paper=paper,
+            description=description,
+            config=config,
+            run=run,
+            status=dict(status[0]) if status else {},
+            protocol=protocol(config) if protocol is not None else None,
+        )
+    return out
+
+
 def protocol_from_config(config: str | Path, section: str = "protocol") -> ProtocolOf:
     """``scale -> EvalProtocol`` read from the ``protocol:`` section of an experiment config (unknown keys fail)."""
 

@@ -126,6 +126,17 @@ class Hooks:
         """Per-seed records of one generator (default: one record, the protocol's metrics)."""
         return [h.evaluate(G, seed, instances=self.instances(h, arm, seed, trainer))]
 
+    def results(self, h: Harness, arm: Arm, seed: int) -> list[dict[str, Any]]:
+        """The records of one (arm, seed), before the harness adds the arm, seed and protocol columns: default, train
+        it, then :meth:`evaluate` each generator the checkpoint rule picks. A package whose unit of work is not one
+        training run (e.g. rounds of training and querying) replaces this; it is resumed and isolated the same way."""
+        trainer = h.train(arm, seed)
+        return [
+            {"checkpoint": which, "step": step, **rec}
+            for which, G, step in h.pick(trainer)
+            for rec in self.evaluate(h, arm, seed, G, trainer)
+        ]
+
     def finish(self, h: Harness, per_seed: list[dict[str, Any]], records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The final records from the aggregate (default: unchanged, with one bar figure per metric)."""
         bar_figures(records, h.metric_columns(per_seed), h.run_dir.path)
@@ -151,6 +162,7 @@ class Harness:
         self.title = title
         self.run_cfg = from_dict(ExperimentConfig, copy.deepcopy(spec.run), where="run")
         self.records_dir = run_dir.path / "records"
+        self.runs_dir = run_dir.path / "runs"  # the arms' training runs (may point at another experiment's runs)
         self.cache_dir = run_dir.path / "feature_cache"
         self.dataset: Any = None
         self._device = None
@@ -215,12 +227,8 @@ class Harness:
                     "to recompute, or write to another --out-dir"
                 )
             return saved["records"]
-        trainer = self.train(arm, seed)
-        out = []
-        for which, G, step in self.pick(trainer):
-            for rec in self.hooks.evaluate(self, arm, seed, G, trainer):
-                head = {"arm": arm.name, **arm.columns(), "seed": seed, "checkpoint": which, "step": step}
-                out.append({**head, **rec, **self.protocol.as_record()})
+        head = {"arm": arm.name, **arm.columns(), "seed": seed}
+        out = [{**head, **rec, **self.protocol.as_record()} for rec in self.hooks.results(self, arm, seed)]
         atomic_write_text(done, json.dumps({"fingerprint": fingerprint, "records": out}, indent=1, default=str))
         for rec in out:
             self.run_dir.log_metrics({"event": "arm_result", **rec})
@@ -259,7 +267,7 @@ class Harness:
 
         cfg = self.train_config(arm, seed)
         method = self.hooks.configure(self, arm, seed, cfg)
-        run_dir = RunDir(self.run_dir.path / "runs" / cfg.name)
+        run_dir = RunDir(self.runs_dir / cfg.name)
         models = self.hooks.models(self, arm, seed, cfg)
         options = {"dataset": self.dataset, "models": models, **self.hooks.trainer_options(self, arm, seed, cfg)}
         trainer = Trainer(cfg, method, run_dir=run_dir, resume="auto", **options)

@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
@@ -29,40 +28,11 @@ import torch
 from ganlab.core.errors import ConfigError
 from ganlab.core.results import RunDir, atomic_save, atomic_write_text
 from ganlab.core.train.config import ExperimentConfig
-from ganlab.gold.options import GoldOptions
-from ganlab.gold.query import QUERIES, select_queries
+from ganlab.gold.options import ActiveConfig, GoldOptions
+from ganlab.gold.query import select_queries
 from ganlab.gold.split import Split, class_balanced_split, load_split, save_split
 
 __all__ = ["ActiveConfig", "check_sizes", "run_active_learning"]
-
-
-@dataclass
-class ActiveConfig:
-    """The acquisition protocol of one active-learning run."""
-
-    sizes: tuple[int, int, int] = (10, 2, 18)  # initial, per-query, final labelled-set sizes
-    query: Literal["gold", "gold_balanced", "random"] = "gold"
-    epochs: int = 100  # per round
-    eval_every: int = 10  # epochs between validation fitting capacities (model selection)
-    val_size: int = 100
-    reinit: Literal["keep_g", "random"] = "keep_g"
-    query_batch_size: int = 1000
-    snapshot: int = 0  # > 0: save this many generated samples per round (Figure 3)
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def validate(self) -> None:
-        if self.query not in QUERIES:
-            raise ConfigError(f"active.query must be one of {', '.join(QUERIES)}, got {self.query!r}")
-        if self.epochs < 1 or self.eval_every < 1:
-            raise ConfigError("active.epochs and active.eval_every must be >= 1")
-        init, per, final = self.sizes
-        if not (init >= 1 and per >= 1 and final > init):
-            raise ConfigError(
-                f"active.sizes={list(self.sizes)} must be increasing: initial >= 1, per-query >= 1, final > initial "
-                "(e.g. [10, 2, 18])"
-            )
-        if (final - init) % per:
-            raise ConfigError(f"active.sizes={list(self.sizes)}: final - initial must be a multiple of per-query")
 
 
 def check_sizes(active: ActiveConfig, n_candidates: int, num_classes: int) -> None:

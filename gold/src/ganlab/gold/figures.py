@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -171,3 +172,58 @@ def figure6(path: str | Path, series: Mapping[str, Sequence[Sequence[float]]]) -
     _curves(ax, series, "FID (in-domain LeNet features)")
     ax.set_xlabel("epoch")
     return _save(fig, path)
+
+
+def reweight_figures(folder: Path, names: Sequence[str], trainer: Any, curves: Mapping[str, Any], ds: Any, n: int):
+    """Figures 1, 2 and 6 of a re-weighting experiment (those in ``names``): ``trainer`` gives the G/D scored
+    (``n`` samples), ``curves`` the GOLD, capacity and FID curves per variant."""
+    from ganlab.gold.scoring import score_generated, score_real
+
+    G, D = trainer.G_ema, trainer.unwrap(trainer.D)
+    if "figure1" in names:
+        s = score_generated(G, D, n, seed=0, device=trainer.device)
+        figure1(folder / "figure1.png", s["marginal"], s["conditional"], curves["gold"], curves["capacity"])
+    if "figure2" in names and len(ds.shape) == 3:
+        s = score_generated(G, D, n, seed=0, device=trainer.device, keep_images=True)
+        b = ds.get_batch(np.arange(min(len(ds), n)))
+        r = score_real(D, b["image"], b["label"], device=trainer.device)
+        k = 8
+        panels = {
+            "generated: marginal": top_sheet(s["images"], s["marginal"], s["labels"], k),
+            "generated: conditional": top_sheet(s["images"], s["conditional"], s["labels"], k),
+            "generated: GOLD": top_sheet(s["images"], s["gold"], s["labels"], k),
+            "real: marginal": top_sheet(b["image"], r["marginal"], None, k),
+            "real: conditional": top_sheet(b["image"], -r["conditional"], None, k),
+            "real: GOLD": top_sheet(b["image"], r["gold_real"], None, k),
+        }
+        figure2(folder / "figure2.png", panels, nrow=k)
+    if "figure6" in names:
+        figure6(folder / "figure6.png", curves["fid"])
+
+
+def active_figures(
+    folder: Path, names: Sequence[str], per_seed: Sequence[Mapping[str, Any]], runs: Path, ds: Any, data_name: str
+) -> None:
+    """Figure 4 (fitting capacity against labels, per query) from the records, and Figure 3 (queries, samples, GOLD
+    field per round) from the first GOLD-query run's round snapshots under ``runs``."""
+    series: dict[str, dict[Any, list]] = {}
+    for r in per_seed:
+        series.setdefault(r["variant"], {}).setdefault(r["seed"], []).append((r["n_labelled"], r["cap_test"]))
+    if "figure4" in names:
+        figure4(folder / "figure4.png", {data_name: {q: list(s.values()) for q, s in series.items()}})
+    first = next((r for r in per_seed if str(r["variant"]).startswith("gold")), None)
+    if "figure3" not in names or first is None or len(ds.shape) != 1:
+        return
+    out = runs / f"{first['variant']}_seed{first['seed']}"
+    snaps = []
+    for r in json.loads((out / "active.json").read_text())["rounds"]:
+        path = out / f"round_{r['round']:02d}" / "snapshot.npz"
+        if not path.is_file():
+            return
+        with np.load(path) as f:
+            s = {k: f[k] for k in f.files}
+        q = r.get("queried")
+        s["queried"] = None if q is None else ds.get_batch(np.asarray(q))["image"].numpy()
+        snaps.append(s)
+    b = ds.get_batch(np.arange(len(ds)))
+    figure3(folder / "figure3.png", snaps, b["image"].numpy(), ds.labels)

@@ -104,23 +104,34 @@ def stream_indices(split: Split, options: GoldOptions) -> np.ndarray:
     return np.sort(np.concatenate(parts))
 
 
-def resolve_steps(cfg: Any, dataset: Any = None) -> int:
-    """``train.steps`` for ``method.options.epochs`` epochs: epochs x ceil(epoch items / batch size)."""
+def _options_and_layout(cfg: Any, dataset: Any) -> tuple[GoldOptions, Any]:
     opts = cfg.method.options if isinstance(cfg.method.options, GoldOptions) else None
     if opts is None:
         from ganlab.core.config import from_dict
 
         opts = from_dict(GoldOptions, dict(cfg.method.options), where="method.options")
-    if opts.epochs is None:
-        return int(cfg.train.steps)
+    if opts.epochs is None and opts.start_epoch is None:
+        return opts, None
     if dataset is None:
         from ganlab.core.data import get_dataset
 
         d = cfg.data
         dataset = get_dataset(d.name, root=d.root, split=d.split, resolution=d.resolution, **d.options)
     split, _ = make_split(dataset, opts, _split_seed(cfg.seed, opts))
-    layout = epoch_layout(stream_indices(split, opts).size, cfg.train.batch_size, opts.per_epoch)
-    return opts.epochs * layout.steps
+    return opts, epoch_layout(stream_indices(split, opts).size, cfg.train.batch_size, opts.per_epoch)
+
+
+def resolve_steps(cfg: Any, dataset: Any = None) -> int:
+    """``train.steps`` for ``method.options.epochs`` epochs: epochs x ceil(epoch items / batch size)."""
+    opts, layout = _options_and_layout(cfg, dataset)
+    return int(cfg.train.steps) if opts.epochs is None else opts.epochs * layout.steps
+
+
+def reweight_start_step(cfg: Any, dataset: Any = None) -> int:
+    """The step at which re-weighting starts: ``start_epoch`` (default: half the epochs) x steps per epoch."""
+    opts, layout = _options_and_layout(cfg, dataset)
+    start = opts.start_epoch if opts.start_epoch is not None else (opts.epochs or 0) // 2
+    return 0 if layout is None else start * layout.steps
 
 
 def check_inputs(

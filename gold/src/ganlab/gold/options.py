@@ -1,4 +1,5 @@
-"""The options of the GOLD training method (``method.options`` in a config), with their validation."""
+"""The options of the GOLD training method (``method.options`` in a config), of active learning and of a
+reproduction's ``experiment`` section, with their validation."""
 
 from __future__ import annotations
 
@@ -100,3 +101,89 @@ class GoldOptions:
     @property
     def semi_supervised(self) -> bool:
         return self.num_labelled is not None or self.label_fraction is not None or self.split_file is not None
+
+
+@dataclass
+class ActiveConfig:
+    """The acquisition protocol of one active-learning run."""
+
+    sizes: tuple[int, int, int] = (10, 2, 18)  # initial, per-query, final labelled-set sizes
+    query: Literal["gold", "gold_balanced", "random"] = "gold"
+    epochs: int = 100  # per round
+    eval_every: int = 10  # epochs between validation fitting capacities (model selection)
+    val_size: int = 100
+    reinit: Literal["keep_g", "random"] = "keep_g"
+    query_batch_size: int = 1000
+    snapshot: int = 0  # > 0: save this many generated samples per round (Figure 3)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        from ganlab.gold.query import QUERIES
+
+        if self.query not in QUERIES:
+            raise ConfigError(f"active.query must be one of {', '.join(QUERIES)}, got {self.query!r}")
+        if self.epochs < 1 or self.eval_every < 1:
+            raise ConfigError("active.epochs and active.eval_every must be >= 1")
+        init, per, final = self.sizes
+        if not (init >= 1 and per >= 1 and final > init):
+            raise ConfigError(
+                f"active.sizes={list(self.sizes)} must be increasing: initial >= 1, per-query >= 1, final > initial "
+                "(e.g. [10, 2, 18])"
+            )
+        if (final - init) % per:
+            raise ConfigError(f"active.sizes={list(self.sizes)}: final - initial must be a multiple of per-query")
+
+
+@dataclass
+class ProtocolConfig:
+    """What an experiment trains and measures."""
+
+    kind: Literal["reweight", "rejection", "active", "unstable"] = "reweight"
+    variants: list[str] = field(default_factory=lambda: ["baseline", "gold"])
+    seeds: list[int] = field(default_factory=lambda: [1])
+    label_fractions: list[float] = field(default_factory=list)  # Table 2 (empty: the run's own labels)
+    ps: list[float] = field(default_factory=lambda: [0.1])  # rejection: p of each GOLD bank
+    # rejection statistics: "official" (drs.py: M = exp(max logit), sigma_C = RMS) or "paper" (M = max exp(d_bal),
+    # sigma_C = std, §3.2)
+    rejection_stats: str = "official"
+    n_bank: int = 50000
+    n_stats: int = 50000
+    rejection_batch: int = 100
+    max_batches_per_class: int = 10000
+    fid: bool = False  # Table 5 / Figure 6: FID against every real training image
+    # the FID feature network: "inception" (the paper's, Appendix B; core's registered extractor; any registered name
+    # works) or "lenet_indomain" (a LeNet-32 trained on the real training images, 84-d: the smoke and mini scales)
+    fid_extractor: str = "inception"
+    fid_extractor_options: dict[str, Any] = field(default_factory=dict)  # e.g. weights_path for inception
+    fid_n: int = 10000  # generated samples for the FID of a G (a rejection bank is scored whole)
+    fid_every: int = 100  # epochs (Figure 6)
+    fid_classifier: dict[str, Any] = field(default_factory=dict)  # training overrides of the FID LeNet
+    capacity: dict[str, Any] = field(default_factory=dict)  # fitting-capacity protocol overrides
+    share_first_half: bool = True
+    # train (or resume) the runs here instead of <run dir>/runs: reuse another experiment's finished runs of the same
+    # config (e.g. Table 3's baselines from Figure 1's)
+    runs_dir: str | None = None
+    figures: list[str] = field(default_factory=list)
+    figure_samples: int = 2000
+    active: ActiveConfig = field(default_factory=ActiveConfig)
+
+    def validate(self) -> None:
+        allowed = {
+            "reweight": {"baseline", "gold"},
+            "unstable": {"baseline", "gold"},
+            "rejection": {"random", "gold"},
+            "active": {"gold", "gold_balanced", "random"},
+        }[self.kind]
+        bad = sorted(set(self.variants) - allowed)
+        if bad or not self.variants:
+            raise ConfigError(
+                f"experiment.variants {bad or '[]'} do not fit kind {self.kind!r}; choose {sorted(allowed)}"
+            )
+        if not self.seeds:
+            raise ConfigError("experiment.seeds must list at least one seed")
+        from ganlab.gold.rejection import check_percentile
+
+        for p in self.ps:
+            check_percentile(p)
+        if self.rejection_stats not in ("official", "paper"):
+            raise ConfigError(f"experiment.rejection_stats must be 'official' or 'paper', got {self.rejection_stats!r}")

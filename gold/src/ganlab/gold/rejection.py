@@ -306,3 +306,48 @@ def load_bank(path: str | Path) -> tuple[torch.Tensor, np.ndarray]:
     """``(images in [-1, 1], labels)`` of a bank written by :func:`save_bank`."""
     with np.load(path) as f:
         return torch.from_numpy(f["images"]).float().div(127.5).sub(1.0), f["labels"]
+
+
+def evaluate_banks(
+    G: nn.Module, D: nn.Module, p: Any, test: Any, fid: Any, *, seed: int, num_classes: int, device: Any, folder: Path
+) -> list[dict[str, Any]]:
+    """Tables 3, 4, 5, 7 for one trained G/D: the rejection statistics (``p.rejection_stats`` mode), then a fixed bank
+    of ``p.n_bank`` samples drawn at random (variant ``random``) and one by GOLD rejection per ``p.ps``; each bank's
+    fitting capacity on ``test`` and, with ``fid``, its FID. One record per bank; banks saved under ``folder``."""
+    from ganlab.gold.evaluation import final_capacity
+
+    stats = rejection_stats(
+        G, D, p.n_stats, batch_size=p.rejection_batch, seed=seed + 1, device=device, mode=p.rejection_stats
+    )
+    banks = [("random", None)] if "random" in p.variants else []
+    banks += [(f"gold_p{q:g}", q) for q in p.ps] if "gold" in p.variants else []
+    records = []
+    for name, q in banks:
+        res = gold_rejection_sample(
+            G,
+            D,
+            p.n_bank,
+            p=q if q is not None else 0.5,
+            reject=q is not None,
+            stats=stats,
+            batch_size=p.rejection_batch,
+            max_batches_per_class=p.max_batches_per_class,
+            seed=seed,
+            device=device,
+        )
+        save_bank(res, folder / f"bank_{name}_seed{seed}.npz", folder / f"bank_{name}_seed{seed}.png")
+        bank = (res.images, res.labels)
+        cap = final_capacity(G, test, num_classes=num_classes, seed=seed, device=device, bank=bank, **p.capacity)
+        rec = {"variant": name, "p": q, "fitting_capacity": cap["cap_test"], "n_test": cap["n_test"]}
+        rec["rejection_stats"] = p.rejection_stats
+        keep = ("acceptance_rate", "accepted_per_s", "n")
+        rec.update({k: v for k, v in res.summary().items() if k in keep})
+        if q is not None:  # M and the sigma ratio of eq. 6 the bank was drawn with
+            rec.update(stats_log_m=stats["log_m"], stats_ratio=stats["ratio"])
+        if fid is not None:
+            rec.update(fid(res.images.to(device) if res.images.ndim == 4 else res.images, device))
+        rec["protocol"] = f"fixed bank of {res.summary()['n']}, LeNet-32 {cap['protocol']['epochs']} epochs"
+        if fid is not None:
+            rec["protocol"] += f"; FID on {fid.name} features"
+        records.append(rec)
+    return records
