@@ -191,6 +191,9 @@ def eval_protocol(cfg: Any) -> Any:
     tf = p.resize == "tf_bilinear"
     data_split = (cfg.run.get("data") or {}).get("split") or "train"
     best = p.checkpoint == "best"
+    # P/R/D/C use min(n_prdc, N real, N fake) of each (evaluate_run); the counts known before the data is read
+    known = [n for n in (p.n_prdc, p.n_real, p.n_fake) if isinstance(n, int)]
+    n_prdc = min(known) if p.n_prdc is not None and known else None
     metrics = [m for m in ("fid", "is") if m in p.metrics]
     if any(m in p.metrics for m in ("precision", "recall", "density", "coverage")):
         metrics.append("prdc")
@@ -210,7 +213,7 @@ def eval_protocol(cfg: Any) -> Any:
                 "n": p.n_real,
                 "draw": "random" if p.n_real is not None else "all",  # ev.real_features: seed 0
             },
-            "prdc": {"k": 5, "n_real": p.n_prdc, "n_fake": p.n_prdc, "seed": p.reference_seed},
+            "prdc": {"k": 5, "n_real": n_prdc, "n_fake": n_prdc, "seed": p.reference_seed},
             "conditioning": {"labels": p.label_draw, "instances": p.instance_draw},
             "checkpoint": {
                 "choice": p.checkpoint,
