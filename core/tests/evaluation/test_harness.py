@@ -10,7 +10,6 @@ import torch
 from train_testutils import TinyD, TinyG, tiny_dataset
 
 from ganlab.core.config import from_dict
-from ganlab.core.errors import ConfigError
 from ganlab.core.evaluation.draws import reference_indices
 from ganlab.core.repro_harness import Harness, Hooks, ReproError, ReproSpec, aggregate
 from ganlab.core.results import RunDir
@@ -295,7 +294,51 @@ def test_hooks_pass_trainer_options_and_fit(tmp_path, monkeypatch):
         assert torch.equal(hooks.seen["b_start"][k], v), k
 
 
-def test_tf_bilinear_is_refused_by_the_core_evaluation_path(tmp_path):
-    h = Harness(_spec(resize={"method": "tf_bilinear", "size": 8}), RunDir(tmp_path / "r"), TinyHooks()).prepare()
-    with pytest.raises(ConfigError, match="tf_bilinear: FID/KID/PRDC go through .*protocol_extractor"):
-        h.evaluate(TinyG(shape=(1, 8, 8)), 0)
+def test_tf_bilinear_goes_through_the_resized_network(tmp_path):
+    """FID with resize tf_bilinear: the features of the TF1 resize + the network, computed here by hand."""
+    from ganlab.core.features import extract_features, get_extractor
+    from ganlab.core.features.resize import resized_extractor
+    from ganlab.core.metrics.fid import fid_from_features
+    from ganlab.core.metrics.sources import generator_image_fn
+
+    spec = _spec(resize={"method": "tf_bilinear", "size": 32}, n_fake=20)  # 8 px up to the LeNet's 32
+    h = Harness(spec, RunDir(tmp_path / "r"), TinyHooks()).prepare()
+    torch.manual_seed(0)
+    G = TinyG(shape=(1, 8, 8))
+    rec = h.evaluate(G, 3)
+    ext = resized_extractor(get_extractor("random:lenet"), "tf_bilinear", 32)
+    real = extract_features(ext, h.dataset, batch_size=100, progress=False)
+    fake = extract_features(ext, generator_image_fn(G, 3, "cpu"), n=20, batch_size=100, progress=False)
+    assert rec["n_fake"] == 20 and rec["fid"] == pytest.approx(fid_from_features(real, fake), rel=1e-6)
+
+
+class ScoredHooks(TinyHooks):
+    """The package scores checkpoints itself: a scripted FID per step, best at step 2."""
+
+    scores_checkpoints = True
+
+    def checkpoint_score(self, h, arm, seed, trainer):
+        self.snaps = {}
+
+        def score(t):
+            self.snaps[t.step] = {k: v.clone() for k, v in t.G_ema.state_dict().items()}
+            return {1: 5.0, 2: 3.0, 3: 4.0, 4: 6.0}[t.step]
+
+        return score
+
+    def evaluate(self, h, arm, seed, G, trainer):
+        same = all(torch.equal(G.state_dict()[k].cpu(), v) for k, v in self.snaps[2].items())
+        return [{"is_step2": float(same), "evals": len(self.snaps)}]
+
+
+def test_a_package_scored_checkpoint_picks_its_best_step(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr("ganlab.core.metrics.evaluate.evaluate", _fake_evaluate(calls))
+    spec = _spec(arms=("a",), seeds=(0,), checkpoint={"choice": "best", "metric": "fid", "every": 1})
+    h = Harness(spec, RunDir(tmp_path / "r"), ScoredHooks()).prepare()
+    assert h.train_config(spec.arms[0], 0).eval.every == 0  # the trainer's own evaluation is not run
+    [rec] = h.run_one(spec.arms[0], 0)
+    assert rec["checkpoint"] == "best" and rec["step"] == 2 and rec["is_step2"] == 1.0 and rec["evals"] == 4
+    assert not calls
+    logged = [r for r in RunDir(tmp_path / "r" / "runs" / "a_seed0").read_metrics() if r.get("metric") == "fid"]
+    assert [(r["step"], r["value"]) for r in logged] == [(1, 5.0), (2, 3.0), (3, 4.0), (4, 6.0)]

@@ -94,6 +94,8 @@ def load_spec(
 class Hooks:
     """A package's own steps; every default does the ordinary thing. ``h`` is the running :class:`Harness`."""
 
+    scores_checkpoints = False  # True: checkpoint_score gives the checkpoint rule's metric, not the trainer's eval
+
     def dataset(self, h: Harness) -> Any:
         """The training (and reference) dataset; None: the one the training config names."""
         return None
@@ -117,6 +119,12 @@ class Hooks:
     def fit(self, h: Harness, arm: Arm, seed: int, trainer: Any) -> None:
         """Train (without the protocol's patience): default ``trainer.fit()``."""
         trainer.fit()
+
+    def checkpoint_score(self, h: Harness, arm: Arm, seed: int, trainer: Any) -> Any:
+        """``trainer -> value`` of the checkpoint rule's metric for the trainer's current G_ema, when the package
+        scores it itself (a generator whose samples need conditionings the trainer's evaluation cannot draw); None:
+        the trainer's periodic evaluation. Set :attr:`scores_checkpoints` when this returns a function."""
+        return None
 
     def instances(self, h: Harness, arm: Arm, seed: int, trainer: Any) -> tuple[Any, np.ndarray | None] | None:
         """The stored instances (features (N, d), labels or None) of an instance-conditioned generator."""
@@ -247,7 +255,7 @@ class Harness:
         cfg = from_dict(ExperimentConfig, deep_merge(to_dict(self.run_cfg), arm.run), where=f"arm {arm.name}: run")
         cfg.seed, cfg.name, cfg.train.progress = seed, f"{arm.name}_seed{seed}", False
         rule, p = self.protocol.checkpoint, self.protocol
-        if rule.every:
+        if rule.every and not self.hooks.scores_checkpoints:
             cfg.eval.metrics, cfg.eval.every = [SELECTABLE[rule.metric]], rule.every
             cfg.eval.select_best = rule.metric
             cfg.eval.extractor = p.network.name
@@ -272,6 +280,11 @@ class Harness:
         options = {"dataset": self.dataset, "models": models, **self.hooks.trainer_options(self, arm, seed, cfg)}
         trainer = Trainer(cfg, method, run_dir=run_dir, resume="auto", **options)
         rule = self.protocol.checkpoint
+        if rule.every and self.hooks.scores_checkpoints:
+            from ganlab.core.train.evaluation_schedule import attach_scored_best
+
+            score = self.hooks.checkpoint_score(self, arm, seed, trainer)
+            attach_scored_best(trainer, rule.every, score, rule.metric, rule.direction)
         if trainer.best is not None:
             trainer.best.mode = rule.direction
         if not rule.patience:
@@ -340,14 +353,10 @@ def evaluate_generator(
     from ganlab.core.data import subset
     from ganlab.core.evaluation.conditioning import ConditionedGenerator
     from ganlab.core.evaluation.draws import draw_instances, draw_labels, reference_indices
+    from ganlab.core.evaluation.extractor import protocol_extractor
     from ganlab.core.metrics.evaluate import evaluate
 
     p = protocol
-    if p.resize.method == "tf_bilinear" and any(m in p.metrics for m in ("fid", "kid", "prdc", "pr")):
-        # core.metrics.evaluate builds its network by name; the TF resize goes through protocol_extractor
-        raise ConfigError(
-            "resize tf_bilinear: FID/KID/PRDC go through a package's Hooks.evaluate with protocol_extractor"
-        )
     if p.prdc.split not in (None, p.reference.split):
         raise ConfigError(f"prdc.split {p.prdc.split!r}: P/R/D/C reals from another split than the reference's")
     labels = getattr(dataset, "labels", None)
@@ -369,7 +378,8 @@ def evaluate_generator(
     elif draw_lab:
         src = ConditionedGenerator(G, draw_labels(n_fake, p.conditioning.labels, cond_seed, num_classes, labels))
     common = dict(
-        extractor=p.network.name,
+        # the TF resize is not the network's own: the network goes in built, behind the resize
+        extractor=protocol_extractor(p) if p.resize.method == "tf_bilinear" else p.network.name,
         extractor_options=p.extractor_options(),
         seed=seed,
         batch_size=p.batch_size,

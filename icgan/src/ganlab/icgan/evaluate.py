@@ -210,3 +210,31 @@ def evaluate_generator(
         out["lpips"] = lpips_diversity(G, stored, lpips_pairs, seed=seed, device=device)
         out["lpips_pairs"] = int(lpips_pairs)
     return out
+
+
+def stratified_fid(
+    extractor: Any,
+    reference: Any,
+    train_labels: np.ndarray,
+    num_classes: int,
+    sampler_for: Callable[[np.ndarray], Callable[[int], torch.Tensor]],
+    n_real: int | None = None,
+    device: Any = "cpu",
+) -> dict[str, float]:
+    """FID per class group (many / medium / few training images): the reference split's images of the group's
+    classes (at most ``n_real``, seeded) against as many samples of ``sampler_for(their labels)``."""
+    from ganlab.core.data import subset
+
+    out: dict[str, float] = {}
+    ref_labels = np.asarray(reference.labels)
+    for name, classes in class_groups(train_labels, num_classes).items():
+        idx = np.flatnonzero(np.isin(ref_labels, classes))
+        if len(idx) < 2:
+            continue
+        if n_real is not None and len(idx) > n_real:  # at most n_real reference images per group
+            idx = np.sort(np.random.default_rng(0).choice(idx, size=n_real, replace=False))
+        real = real_features(extractor, subset(reference, idx), None, device=device)
+        fake = fake_features(extractor, sampler_for(ref_labels[idx]), len(idx), device=device)
+        out[f"fid_{name}"] = feature_metrics(real, fake, ["fid"])["fid"]
+        out[f"n_{name}"] = int(len(idx))
+    return out

@@ -187,3 +187,31 @@ def images_png(images: torch.Tensor, per_row: int) -> bytes:
 
 
 SampleFn = Callable[[int], torch.Tensor]
+
+
+def sample_fn(
+    G: torch.nn.Module, stored: Any, seed: int, device: Any, labels: np.ndarray | None = None, label_p: Any = None
+) -> Callable[[int], torch.Tensor]:
+    """Image batches of a trained generator: an IC-GAN (``feat_dim``) from stored instances; a BigGAN baseline from
+    its own labels (given ``labels`` in turn, else drawn uniformly or with probabilities ``label_p``)."""
+    if stored is not None:
+        return Sampler(G, stored, seed=seed, device=device, labels=labels)
+    gen = torch.Generator().manual_seed(int(seed))
+    drawn = [0]
+    probs = None if label_p is None else torch.as_tensor(np.asarray(label_p), dtype=torch.float64)
+
+    @torch.no_grad()
+    def fn(k: int) -> torch.Tensor:
+        z = torch.randn(k, G.z_dim, generator=gen).to(device)
+        y = None
+        if G.num_classes:
+            if labels is not None:
+                y = torch.from_numpy(labels[(drawn[0] + np.arange(k)) % len(labels)]).to(device)
+            elif probs is not None:
+                y = torch.multinomial(probs, k, replacement=True, generator=gen).to(device)
+            else:
+                y = torch.randint(0, G.num_classes, (k,), generator=gen).to(device)
+        drawn[0] += k
+        return G(z, y=y).float().clamp(-1, 1)
+
+    return fn

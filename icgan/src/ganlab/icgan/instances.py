@@ -178,3 +178,47 @@ def select_instances(
     if method == "kmeans":
         meta.update(niter=n_iter, min_points_per_centroid=KMEANS_MIN_POINTS, spherical=False)
     return StoredInstances(features.get(idx).numpy(), idx, nb_labels, meta)
+
+
+class TrainingInstances:
+    """Every training instance as a sampling source, read on demand (the official training-time FID draws
+    conditionings uniformly over all N instances; N x 2048 features of ImageNet are never copied into memory).
+    A class-conditional G gets the label of a random neighbour, as in training."""
+
+    def __init__(self, method: Any, labels: np.ndarray | None = None) -> None:
+        self.features, self.nb = method.features, method.neighbourhoods
+        self.labels = None if labels is None else np.asarray(labels, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    @property
+    def dim(self) -> int:
+        return self.features.dim
+
+    def draw(self, n: int, generator: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
+        pos = generator.integers(0, len(self), size=n)
+        if self.labels is None:
+            return pos, None
+        nb = self.nb.indices[pos, generator.integers(0, self.nb.k, size=n)]
+        return pos, self.labels[nb]
+
+    def conditioning(self, pos: np.ndarray, device: Any = "cpu") -> torch.Tensor:
+        return self.features.get(np.asarray(pos)).to(device)
+
+
+def apply_instance_draw(stored: Any, how: str, train_labels: np.ndarray | None) -> Any:
+    """``stored`` drawn ``uniform`` (as is) or ``class_balanced``: a uniform class, then one of its instances."""
+    import copy
+
+    from ganlab.core.errors import ConfigError
+    from ganlab.icgan import evaluate as ev
+
+    ev.check_choice(how, ev.INSTANCE_DRAWS, "instance_draw")
+    if how == "uniform" or stored is None:
+        return stored
+    if stored.indices is None or train_labels is None:
+        raise ConfigError("instance_draw: class_balanced needs labelled training instances")
+    out = copy.copy(stored)
+    out.probs = ev.class_balanced_probs(np.asarray(train_labels)[stored.indices])
+    return out

@@ -1,7 +1,9 @@
-"""Evaluation inside the reproductions: the reference data and evaluation network shared by all arms, the samples
-of one trained arm, and every metric of it with the protocol saved in each record.
+"""IC-GAN's evaluation inside the reproductions (the core harness's ``Hooks.evaluate``): the reference data and
+evaluation network shared by all arms, the samples of one trained arm, and every metric of it with the protocol
+saved in each record.
 
-The protocol fields (``experiment.*``, each recorded in every result):
+The protocol fields (``experiment.*``, each recorded in every result; :func:`eval_protocol` states them as core's
+:class:`~ganlab.core.evaluation.EvalProtocol`, whose ``eval_*`` columns every record carries too):
 
 - ``extractor`` + ``transform_input`` (torchvision Inception only: False as BigGAN-PyTorch's PyTorch-FID network)
   + ``resize`` (``extractor``: the network's own; ``tf_bilinear``: the TF graph's bilinear resize of the paper's
@@ -11,74 +13,29 @@ The protocol fields (``experiment.*``, each recorded in every result):
 - ``instance_draw``: conditionings drawn ``uniform`` over the stored instances or ``class_balanced``;
 - ``label_draw``: a class-conditional baseline's labels ``uniform`` or by the ``train_distribution``;
 - ``instance_set``: ``reference``: each extra reference split is sampled from its own images' features;
-- ``checkpoint``: ``last`` G_ema or the ``best`` by training FID (:mod:`ganlab.icgan.best`).
+- ``checkpoint``: ``last`` G_ema or the ``best`` by training FID (core's
+  :func:`~ganlab.core.train.evaluation_schedule.attach_scored_best`, driven by :func:`training_fid`).
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
 
 from ganlab.core.config import from_dict
 from ganlab.core.train.config import ExperimentConfig
 from ganlab.icgan import evaluate as ev
-
-TORCHVISION_INCEPTIONS = ("inception_torchvision", "random:inception")
-
-
-@dataclass
-class Trained:
-    trainer: Any
-    best_G: torch.nn.Module | None = None  # checkpoint: best (None: the last G_ema)
-    best: dict[str, Any] | None = None
-
-    @property
-    def G(self) -> torch.nn.Module:
-        return (self.best_G if self.best_G is not None else self.trainer.G_ema).eval()
-
-    @property
-    def method(self) -> Any:
-        return self.trainer.method
-
-    @property
-    def is_icgan(self) -> bool:
-        return getattr(self.trainer.method, "name", "") in ("icgan", "icgan_stylegan2")
-
-
-def extractor_options(p: Any) -> dict[str, Any]:
-    """The evaluation network's options; ``transform_input`` goes to torchvision's Inception only."""
-    opts = dict(p.extractor_options)
-    if p.extractor in TORCHVISION_INCEPTIONS:
-        opts["transform_input"] = bool(p.transform_input)
-    return opts
-
-
-def eval_extractor(p: Any, name: str | None = None, **extra: Any) -> Any:
-    """The evaluation network of protocol ``p`` (``name`` resolved, e.g. ``classifier:auto``), behind the
-    protocol's resize."""
-    from ganlab.core.features.resize import resized_extractor
-    from ganlab.icgan.features import resolve_extractor
-
-    ext = resolve_extractor(name or p.extractor, {**extractor_options(p), **extra})
-    return resized_extractor(ext, p.resize, p.resize_size)
-
-
-def protocol_fields(p: Any) -> dict[str, Any]:
-    """The protocol choices every record carries (named as the fields of the experiment section)."""
-    return {
-        "transform_input": bool(p.transform_input) if p.extractor in TORCHVISION_INCEPTIONS else None,
-        "resize_rule": p.resize,
-        "reference_draw": p.reference_draw,
-        "instance_draw": p.instance_draw,
-        "label_draw": p.label_draw,
-        "n_fake_rule": str(p.n_fake),
-        "instance_set": p.instance_set,
-        "checkpoint": p.checkpoint,
-    }
+from ganlab.icgan.instances import TrainingInstances, apply_instance_draw  # noqa: F401  (the protocol's draws)
+from ganlab.icgan.repro_protocol import (  # noqa: F401  (the protocol's network and fields, read here)
+    Trained,
+    eval_extractor,
+    eval_protocol,
+    extractor_options,
+    protocol_fields,
+    trained,
+)
 
 
 class Context:
@@ -89,20 +46,19 @@ class Context:
 
         self.cfg, self.run_dir = cfg, run_dir
         p = cfg.experiment
-        base = from_dict(ExperimentConfig, copy.deepcopy(cfg.run), where="run")
-        d = base.data
+        d = from_dict(ExperimentConfig, copy.deepcopy(cfg.run), where="run").data
         self.train_data = get_dataset(d.name, root=d.root, split=d.split, resolution=d.resolution, **d.options)
-        split = p.reference_split or d.split
-        self.split = split
+        self.split = split = p.reference_split or d.split
         self.reference = (
             self.train_data
             if split == d.split
             else get_dataset(d.name, root=d.root, split=split, resolution=d.resolution, **d.options)
         )
-        self.device = _device()
+        from accelerate import PartialState
+
+        self.device = PartialState().device
         self.cache = run_dir.path / "cache"
         self._ext = None
-        self._name: str | None = None
         self._real: dict[Any, np.ndarray] = {}
         self._instances: dict[Any, Any] = {}
 
@@ -119,7 +75,6 @@ class Context:
                     self.train_data, self.cache, self.device, arch=spec.arch, epochs=spec.epochs, seed=spec.seed
                 )
                 name = f"classifier:{path}"
-            self._name = name
             self._ext = eval_extractor(p, name)
         return self._ext
 
@@ -129,7 +84,7 @@ class Context:
         if p.extractor == "classifier:auto":
             from ganlab.core.features.resize import resized_extractor
 
-            return resized_extractor(_logits_of(self), p.resize, p.resize_size)
+            return resized_extractor(logits_of(self), p.resize, p.resize_size)
         return eval_extractor(p, output="logprobs" if p.extractor == "inception" else "logits")
 
     def extra_reference(self, spec: dict[str, Any]) -> Any:
@@ -167,80 +122,11 @@ class Context:
         return self._instances[key]
 
 
-def _device() -> torch.device:
-    from accelerate import PartialState
-
-    return PartialState().device
-
-
-class TrainingInstances:
-    """Every training instance as a sampling source, read on demand (the official training-time FID draws
-    conditionings uniformly over all N instances; N x 2048 features of ImageNet are never copied into memory).
-    A class-conditional G gets the label of a random neighbour, as in training."""
-
-    def __init__(self, method: Any, labels: np.ndarray | None = None) -> None:
-        self.features, self.nb = method.features, method.neighbourhoods
-        self.labels = None if labels is None else np.asarray(labels, dtype=np.int64)
-
-    def __len__(self) -> int:
-        return len(self.features)
-
-    @property
-    def dim(self) -> int:
-        return self.features.dim
-
-    def draw(self, n: int, generator: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
-        pos = generator.integers(0, len(self), size=n)
-        if self.labels is None:
-            return pos, None
-        nb = self.nb.indices[pos, generator.integers(0, self.nb.k, size=n)]
-        return pos, self.labels[nb]
-
-    def conditioning(self, pos: np.ndarray, device: Any = "cpu") -> torch.Tensor:
-        return self.features.get(np.asarray(pos)).to(device)
-
-
-def apply_instance_draw(stored: Any, how: str, train_labels: np.ndarray | None) -> Any:
-    """``stored`` drawn ``uniform`` (as is) or ``class_balanced``: a uniform class, then one of its instances."""
-    ev.check_choice(how, ev.INSTANCE_DRAWS, "instance_draw")
-    if how == "uniform" or stored is None:
-        return stored
-    if stored.indices is None or train_labels is None:
-        from ganlab.core.errors import ConfigError
-
-        raise ConfigError("instance_draw: class_balanced needs labelled training instances")
-    out = copy.copy(stored)
-    out.probs = ev.class_balanced_probs(np.asarray(train_labels)[stored.indices])
-    return out
-
-
 def sample_fn(run: Trained, stored: Any, seed: int, labels: np.ndarray | None = None, label_p: Any = None):
-    """Image batches of a trained arm: IC-GAN from stored instances; a BigGAN baseline from its own labels
-    (given ``labels`` in turn, else drawn uniformly or with probabilities ``label_p``)."""
-    G, device = run.G, run.trainer.device
-    if run.is_icgan:
-        from ganlab.icgan.generate import Sampler
+    """Image batches of a trained arm: IC-GAN from stored instances; a baseline from its own labels."""
+    from ganlab.icgan.generate import sample_fn as samples
 
-        return Sampler(G, stored, seed=seed, device=device, labels=labels)
-    gen = torch.Generator().manual_seed(int(seed))
-    drawn = [0]
-    probs = None if label_p is None else torch.as_tensor(np.asarray(label_p), dtype=torch.float64)
-
-    @torch.no_grad()
-    def fn(k: int) -> torch.Tensor:
-        z = torch.randn(k, G.z_dim, generator=gen).to(device)
-        y = None
-        if G.num_classes:
-            if labels is not None:
-                y = torch.from_numpy(labels[(drawn[0] + np.arange(k)) % len(labels)]).to(device)
-            elif probs is not None:
-                y = torch.multinomial(probs, k, replacement=True, generator=gen).to(device)
-            else:
-                y = torch.randint(0, G.num_classes, (k,), generator=gen).to(device)
-        drawn[0] += k
-        return G(z, y=y).float().clamp(-1, 1)
-
-    return fn
+    return samples(run.G, stored if run.is_icgan else None, seed, run.trainer.device, labels, label_p)
 
 
 def baseline_label_probs(ctx: Context, run: Trained) -> np.ndarray | None:
@@ -254,6 +140,25 @@ def baseline_label_probs(ctx: Context, run: Trained) -> np.ndarray | None:
     return ev.label_probs(p.label_draw, int(run.G.num_classes), train_labels)
 
 
+def training_fid(ctx: Context) -> Any:
+    """``trainer -> FID`` of ``best_n_fake`` samples against the training split, conditionings drawn uniformly over
+    all training instances (the official training-time FID that picks ``checkpoint: best``)."""
+    p = ctx.cfg.experiment
+
+    def score(trainer: Any) -> float:
+        run = Trained(trainer)
+        stored = None
+        if run.is_icgan:
+            cc = run.method.class_conditional
+            stored = TrainingInstances(run.method, np.asarray(trainer.dataset.labels) if cc else None)
+        real = ctx.real(ctx.train_data, key="train_monitor")
+        fn = sample_fn(run, stored, 0, label_p=baseline_label_probs(ctx, run))
+        fake = ev.fake_features(ctx.extractor, fn, p.best_n_fake, device=ctx.device, batch_size=p.eval_batch_size)
+        return ev.feature_metrics(real, fake, ["fid"])["fid"]
+
+    return score
+
+
 def _n_fake(p: Any, n_real: int) -> int:
     return int(n_real) if p.n_fake == "reference" else int(p.n_fake)
 
@@ -264,21 +169,17 @@ def evaluate_run(ctx: Context, run: Trained, stored: Any, sample_seed: int, arm:
     if run.best is not None:
         rec.update(run.best)
     label_p = baseline_label_probs(ctx, run)
-    metrics = p.metrics
-    feat_m = [m for m in metrics if m in ev.FEATURE_METRICS]
-    n_fake = _n_fake(p, len(ctx.real())) if (feat_m or "is" in metrics) else 0
+
+    def fakes(n: int, source: Any = stored, ext: Any = None) -> np.ndarray:
+        fn = sample_fn(run, source, sample_seed, label_p=label_p)
+        return ev.fake_features(ext or ctx.extractor, fn, n, device=ctx.device, batch_size=p.eval_batch_size)
+
+    feat_m = [m for m in p.metrics if m in ev.FEATURE_METRICS]
+    n_fake = _n_fake(p, len(ctx.real())) if (feat_m or "is" in p.metrics) else 0
     if feat_m:
-        real = ctx.real()
-        fake = ev.fake_features(
-            ctx.extractor,
-            sample_fn(run, stored, sample_seed, label_p=label_p),
-            n_fake,
-            device=ctx.device,
-            batch_size=p.eval_batch_size,
-        )
-        fid_m = [m for m in feat_m if m == "fid"]
+        real, fake = ctx.real(), fakes(n_fake)
         pr_m = [m for m in feat_m if m != "fid"]
-        rec.update(ev.feature_metrics(real, fake, fid_m))
+        rec.update(ev.feature_metrics(real, fake, [m for m in feat_m if m == "fid"]))
         if pr_m:
             n_pr = min(p.n_prdc or max(len(real), len(fake)), len(real), len(fake))
             idx = ev.draw_reference(len(real), n_pr, p.reference_draw, seed=p.reference_seed)
@@ -290,63 +191,43 @@ def evaluate_run(ctx: Context, run: Trained, stored: Any, sample_seed: int, arm:
             ref_ds = ctx.extra_reference(spec)
             ref_real = ctx.real(ref_ds, key=tag)
             ref_fake = fake
-            if p.n_fake == "reference" or (p.instance_set == "reference" and run.is_icgan):
-                own = stored
-                if p.instance_set == "reference" and run.is_icgan:  # this split's own images condition G
-                    own = ctx.dataset_instances(run, ref_ds, (arm, tag))
+            own_split = p.instance_set == "reference" and run.is_icgan  # this split's own images condition G
+            if p.n_fake == "reference" or own_split:
+                own = ctx.dataset_instances(run, ref_ds, (arm, tag)) if own_split else stored
+                if own_split:
                     rec[f"stored_{tag}"] = len(own)
-                ref_fake = ev.fake_features(
-                    ctx.extractor,
-                    sample_fn(run, own, sample_seed, label_p=label_p),
-                    _n_fake(p, len(ref_real)),
-                    device=ctx.device,
-                    batch_size=p.eval_batch_size,
-                )
+                ref_fake = fakes(_n_fake(p, len(ref_real)), own)
             rec[f"fid_{tag}"] = ev.feature_metrics(ref_real, ref_fake, ["fid"])["fid"]
             rec[f"n_real_{tag}"] = int(len(ref_real))
             rec[f"n_fake_{tag}"] = int(len(ref_fake))
-    if "is" in metrics:
+    if "is" in p.metrics:
         from ganlab.core.metrics.inception_score import inception_score
 
         fn = sample_fn(run, stored, sample_seed, label_p=label_p)
         logits = ev.fake_features(ctx.logit_extractor(), fn, n_fake, device=ctx.device)
         rec["is"], rec["is_std"] = inception_score(logits, splits=min(10, n_fake))
         rec.setdefault("n_fake", int(n_fake))
-    if "lpips" in metrics and p.lpips_pairs and run.is_icgan:
+    if "lpips" in p.metrics and p.lpips_pairs and run.is_icgan:
         rec["lpips"] = ev.lpips_diversity(run.G, stored, p.lpips_pairs, seed=sample_seed, device=ctx.device)
-    if p.stratified and run.trainer.dataset.num_classes:
-        rec.update(_stratified(ctx, run, stored, sample_seed))
+    ds = run.trainer.dataset
+    if p.stratified and ds.num_classes:
+        rec.update(
+            ev.stratified_fid(
+                ctx.extractor,
+                ctx.reference,
+                ds.labels,
+                ds.num_classes,
+                lambda labels: sample_fn(run, stored, sample_seed, labels=labels),
+                n_real=p.n_real,
+                device=ctx.device,
+            )
+        )
     return rec
 
 
-def _logits_of(ctx: Context) -> Any:
+def logits_of(ctx: Context) -> Any:
     from ganlab.core.features.extractors import ClassifierExtractor
 
     ext = ctx.extractor
     ext = getattr(ext, "inner", ext)  # behind a protocol resize
     return ClassifierExtractor(ext.net, ext.name, ext.weights_sha256, output="logits")
-
-
-def _stratified(ctx: Context, run: Trained, stored: Any, seed: int) -> dict[str, float]:
-    """FID per class group (many / medium / few training images): the reference split's images of the group's
-    classes against as many samples, their labels matching the reference's."""
-    from ganlab.core.data import subset
-
-    out: dict[str, float] = {}
-    ds = run.trainer.dataset
-    groups = ev.class_groups(ds.labels, ds.num_classes)
-    ref_labels = np.asarray(ctx.reference.labels)
-    for name, classes in groups.items():
-        idx = np.flatnonzero(np.isin(ref_labels, classes))
-        if len(idx) < 2:
-            continue
-        p = ctx.cfg.experiment
-        if p.n_real is not None and len(idx) > p.n_real:  # at most n_real reference images per group
-            idx = np.sort(np.random.default_rng(0).choice(idx, size=p.n_real, replace=False))
-        ref = subset(ctx.reference, idx)
-        real = ev.real_features(ctx.extractor, ref, None, device=ctx.device)
-        fn = sample_fn(run, stored, seed, labels=ref_labels[idx])
-        fake = ev.fake_features(ctx.extractor, fn, len(idx), device=ctx.device)
-        out[f"fid_{name}"] = ev.feature_metrics(real, fake, ["fid"])["fid"]
-        out[f"n_{name}"] = int(len(idx))
-    return out

@@ -215,7 +215,13 @@ class EvalProtocol:
     def check_extractor(self, extractor_resize: str) -> None:
         """Fail when the evaluation network resizes otherwise than the protocol says (``extractor.resize``)."""
         kind = extractor_resize.split("(")[0]
-        actual = {"clean": "clean", "none": "none", "bilinear": "torchvision", "bicubic": "torchvision"}.get(kind)
+        actual = {
+            "clean": "clean",
+            "none": "none",
+            "bilinear": "torchvision",
+            "bicubic": "torchvision",
+            "tf_bilinear": "tf_bilinear",  # core.features.resize.resized_extractor in front of the network
+        }.get(kind)
         if actual != self.resize.method:
             raise ConfigError(
                 f"the protocol declares resize {self.resize.method!r} but {self.network.name!r} resizes with "

@@ -39,7 +39,7 @@ def evaluate(
     split: str = "train",
     resolution: int | None = None,
     dataset_options: dict[str, Any] | None = None,
-    extractor: str = "inception",
+    extractor: str | Any = "inception",
     extractor_options: dict[str, Any] | None = None,
     n_fake: int = 10_000,
     n_real: int | None = None,
@@ -101,7 +101,14 @@ def evaluate(
 
     # fail on missing weights before any expensive work
     feat_metrics = [m for m in metrics if m in FEATURE_METRICS]
-    ext = get_extractor(extractor, **(extractor_options or {})) if feat_metrics else None
+    if not isinstance(extractor, str) and "is" in feat_metrics:  # its logits are rebuilt from the name
+        raise ConfigError("the Inception Score needs the extractor by name, not a built extractor")
+    if not feat_metrics:
+        ext = None
+    elif isinstance(extractor, str):
+        ext = get_extractor(extractor, **(extractor_options or {}))
+    else:  # a built extractor, e.g. behind a protocol resize (core.evaluation.protocol_extractor)
+        ext = extractor
 
     # ---- the reference data
     if isinstance(dataset, str):

@@ -20,7 +20,7 @@ from ganlab.core.evaluation.selection import LOWER_IS_BETTER, better, metric_val
 from ganlab.core.fileio import atomic_write_text
 from ganlab.core.train.config import SELECTABLE
 
-__all__ = ["BEST_FILE", "LOWER_IS_BETTER", "SELECTABLE", "BestSelector", "metric_value"]
+__all__ = ["BEST_FILE", "LOWER_IS_BETTER", "SELECTABLE", "BestSelector", "attach_scored_best", "metric_value"]
 
 BEST_FILE = "best_G.pt"
 BEST_RECORD = "best.json"
@@ -88,3 +88,37 @@ class BestSelector:
             f"last_{self.metric}": self.last_value,
             "best_generator": str(self.path) if self.best_step is not None else None,
         }
+
+
+def attach_scored_best(
+    trainer: Any, every: int, score_fn: Any, metric: str = "fid", mode: str | None = None
+) -> BestSelector:
+    """Keep the best G_ema by ``score_fn(trainer) -> value`` of ``metric``, scored every ``every`` steps after the
+    step's EMA update (``method.on_step_end``): for generators whose samples need what the trainer's own evaluation
+    cannot draw (e.g. stored instances). The selector becomes ``trainer.best`` (``fit`` reports it); each score is
+    logged to ``metrics.jsonl`` as an evaluation record (``step``, ``metric``, ``value``), so a patience rule reads it
+    back on resume."""
+    if every < 1:
+        from ganlab.core.errors import ConfigError
+
+        raise ConfigError(f"a scored best checkpoint needs every >= 1 (steps between evaluations), got {every}")
+    sel = BestSelector(metric, trainer.run_dir.path, trainer.is_main, mode)
+    sel.restore(trainer.step)  # a resumed run keeps the best of the steps before its checkpoint
+    inner = trainer.method.on_step_end
+
+    def on_step_end(run: Any) -> None:
+        inner(run)
+        if run.is_main and run.step % every == 0:  # the main process scores and exports, as the trainer's evaluation
+            g = run.G_ema
+            was_training = g.training
+            try:
+                value = float(score_fn(run))
+            finally:
+                g.train(was_training)
+            rec = {"metric": metric, "value": value}
+            run.run_dir.log_metrics({"step": int(run.step), **rec})
+            sel.update(run, [rec])
+
+    trainer.method.on_step_end = on_step_end  # this trainer's method only
+    trainer.best = sel
+    return sel
