@@ -159,7 +159,7 @@ def build_arms(e: Options) -> list[BoostArm]:
                 re.sub(r"[^\w.=-]+", "_", s.name),
                 index=i,
                 info={"source": s.name, "gans": str(s.gans), **{k: getattr(s, k) for k in keys}},
-            )  # fmt: skip
+            )
             for i, s in enumerate(e.sources)
         ]
     return [BoostArm("figures")]
