@@ -11,24 +11,32 @@ from mg_testutils import TinyG
 
 from ganlab.core.config import load_config
 from ganlab.core.errors import ConfigError
+from ganlab.core.repro_harness import Arm, Harness
+from ganlab.core.results import RunDir
 from ganlab.core.train.checkpoint import CUSTOM_BACKBONE, export_generator
 from ganlab.core.train.config import ExperimentConfig, resolve_config
 from ganlab.core.train.evaluation_schedule import BestSelector
 from ganlab.multigan_boosting.boost import selected_generator
-from ganlab.multigan_boosting.repro import CONFIGS, checkpoint_label, gan_experiment_config, load_repro_config
+from ganlab.multigan_boosting.repro import CONFIGS, load_repro_config
 
 
-def test_paper_config_keeps_best_g_by_is_every_5k_steps():
+def test_paper_config_keeps_best_g_by_is_every_5k_steps(tmp_path):
     cfg = load_repro_config(CONFIGS / "table1_M.yaml", "paper")
-    p = cfg.experiment
-    assert (p.checkpoint, p.best_metric, p.eval_every) == ("best", "is", 5000)
-    ecfg = gan_experiment_config(cfg, "paper", seed=36)
-    assert ecfg.eval.select_best == "is" and ecfg.eval.every == 5000 and "is" in ecfg.eval.metrics
-    assert checkpoint_label(p) == "best is, evaluated every 5000 steps"
+    k = cfg.protocol.checkpoint
+    assert (k.choice, k.metric, k.every, k.direction, k.n_fake) == ("best", "is", 5000, "max", 10000)
+    # the GANs' training config (what sequences.Shared trains with): core's periodic IS and BestSelector
+    ecfg = Harness(cfg, RunDir(tmp_path / "paper")).train_config(Arm("gan"), seed=36)
+    assert ecfg.seed == 36 and ecfg.eval.select_best == "is" and ecfg.eval.every == 5000
+    assert ecfg.eval.metrics == ["is"] and ecfg.eval.n_fake == 10000
+    rec = cfg.protocol.as_record()  # the rule as it goes into result records (no feature metric: only the rule)
+    assert rec == {"eval_checkpoint": "best", "eval_select_metric": "is", "eval_select_every": 5000,
+                   "eval_select_mode": "max", "eval_patience": 0}  # fmt: skip
+    assert "best IS (highest) over evaluations every 5000 steps" in cfg.protocol.describe()
     mini = load_repro_config(CONFIGS / "table1_M.yaml", "mini")
-    assert mini.experiment.checkpoint == "last" and gan_experiment_config(mini, "mini", 0).eval.select_best is None
+    assert mini.protocol.checkpoint.choice == "last"
+    assert Harness(mini, RunDir(tmp_path / "mini")).train_config(Arm("gan"), 0).eval.select_best is None
     with pytest.raises(ConfigError, match="checkpoint"):
-        load_repro_config(CONFIGS / "table1_M.yaml", "mini", ["experiment.checkpoint=final"])
+        load_repro_config(CONFIGS / "table1_M.yaml", "mini", ["protocol.checkpoint.choice=final"])
 
 
 def test_best_checkpoint_selects_the_highest_is_step(tmp_path):

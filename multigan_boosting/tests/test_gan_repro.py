@@ -10,7 +10,9 @@ import pytest
 from ganlab.core.errors import ConfigError
 from ganlab.core.repro import run_experiment
 from ganlab.multigan_boosting.experiments import EXPERIMENTS
-from ganlab.multigan_boosting.gan_repro import GAN_EXPERIMENTS, load_gan_repro_config
+from ganlab.multigan_boosting.repro import load_repro_config
+
+GAN_EXPERIMENTS = {k: EXPERIMENTS[k] for k in ("table2", "table4", "fid_a2", "figures", "mini_c")}
 
 
 @pytest.fixture(scope="module")
@@ -19,25 +21,22 @@ def out(tmp_path_factory):
 
 
 def test_registered_and_paper_protocols():
-    assert set(GAN_EXPERIMENTS) == {"table2", "table4", "fid_a2", "figures", "mini_c"} and set(GAN_EXPERIMENTS) <= set(
-        EXPERIMENTS
-    )
-    e = load_gan_repro_config(GAN_EXPERIMENTS["table2"].config, "paper").experiment
-    assert (e.extractor, e.n_fid, e.n_test_fid, e.fid_batch, e.n_pairs, e.n_msssim) == (
-        "inception",
-        5000,
-        5000,
-        50,
-        200,
-        4000,
-    )
-    t4 = load_gan_repro_config(GAN_EXPERIMENTS["table4"].config, "paper").experiment.sources
+    spec = load_repro_config(GAN_EXPERIMENTS["table2"].config, "paper")
+    e, p = spec.experiment, spec.protocol
+    assert (p.network.name, p.n_fake, p.reference.split, p.reference.n, p.reference.draw, p.batch_size) == (
+        "inception", 5000, "test", 5000, "first", 50,
+    )  # fmt: skip
+    assert p.conditioning.labels == "class_sequential" and (e.n_pairs, e.n_msssim, e.ms_ssim) == (200, 4000, True)
+    mini = load_repro_config(GAN_EXPERIMENTS["mini_c"].config, "mini").protocol
+    assert (mini.network.name, mini.resize.method, mini.n_fake, mini.reference.n) == ("filter", "none", 1000, 1000)
+    t4 = load_repro_config(GAN_EXPERIMENTS["table4"].config, "paper").experiment.sources
     assert [(s.scheme, s.gans, s.paper_fid) for s in t4[1:]] == [
         ("baseline", [0, 1], 17.02), ("B", [0, 1], 17.83), ("C", [0, 1], 18.68), ("A_sigma", [0, 1], 21.15),
         ("A_mu", [0, 1], 88.52),
     ]  # fmt: skip
-    a2 = load_gan_repro_config(GAN_EXPERIMENTS["fid_a2"].config, "paper").experiment
-    assert len(a2.sources) == 18 and a2.metrics == ["fid_5k"]
+    a2 = load_repro_config(GAN_EXPERIMENTS["fid_a2"].config, "paper")
+    assert len(a2.experiment.sources) == 18 and a2.protocol.metrics == ["fid"] and not a2.experiment.ms_ssim
+    a2 = a2.experiment
     assert max(max(s.gans) for s in a2.sources) == 4  # MultiGAN n = 5
 
 
@@ -59,11 +58,11 @@ def test_runs_at_smoke(name, out):
 
 def test_bad_options():
     with pytest.raises(ConfigError, match="scheme 'D' unknown"):
-        load_gan_repro_config(GAN_EXPERIMENTS["table2"].config, "smoke", ["experiment.sources=[{name: x, scheme: D}]"])
+        load_repro_config(GAN_EXPERIMENTS["table2"].config, "smoke", ["experiment.sources=[{name: x, scheme: D}]"])
     with pytest.raises(ConfigError, match="metrics"):
-        load_gan_repro_config(GAN_EXPERIMENTS["table2"].config, "smoke", ["experiment.metrics=[is]"])
+        load_repro_config(GAN_EXPERIMENTS["table2"].config, "smoke", ["protocol.metrics=[ms_ssim]"])
     with pytest.raises(ConfigError, match="unknown config key"):
-        load_gan_repro_config(GAN_EXPERIMENTS["table2"].config, "smoke", ["experiment.bogus=1"])
+        load_repro_config(GAN_EXPERIMENTS["table2"].config, "smoke", ["experiment.bogus=1"])
 
 
 def test_real_row_fid_draws_its_training_images_across_classes():

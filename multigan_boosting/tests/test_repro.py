@@ -51,25 +51,30 @@ def test_bad_options():
         load_repro_config(EXPERIMENTS["table3"].config, "smoke", ["experiment.schemes=[D]"])
     with pytest.raises(ConfigError, match="kind"):
         load_repro_config(EXPERIMENTS["table3"].config, "smoke", ["experiment.kind=nope"])
+    with pytest.raises(ConfigError, match="one G per run"):
+        load_repro_config(
+            EXPERIMENTS["table3"].config,
+            "smoke",
+            ["protocol.checkpoint.choice=best_and_last", "protocol.checkpoint.every=10"],
+        )
 
 
 def test_scales_resolve():
     mini = load_repro_config(EXPERIMENTS["table1_M"].config, "mini")
     assert mini.data.name == "mnist5k" and mini.experiment.gan_seed is None and mini.data.val_size == 500
-    assert mini.experiment.seeds == [0, 1, 2] and mini.source.flip is False and mini.classifier.arch == "lenet"
+    assert mini.seeds == [0, 1, 2] and mini.source.flip is False and mini.classifier.arch == "lenet"
     assert "model.backbone=mlp_image" in mini.gan.overrides
     # every mini experiment trains and reuses the same filter net and GAN sequences (one shared folder)
     from dataclasses import asdict
 
     from ganlab.core.train.config import load_experiment
-    from ganlab.multigan_boosting.gan_repro import load_gan_repro_config
 
-    c = load_gan_repro_config(EXPERIMENTS["mini_c"].config, "mini")
+    c = load_repro_config(EXPERIMENTS["mini_c"].config, "mini")
     t3 = load_repro_config(EXPERIMENTS["table3"].config, "mini")
     for other in (c, t3):
         for part in ("gan", "classifier", "data"):
             assert asdict(getattr(other, part)) == asdict(getattr(mini, part)), part
-    assert c.shared_protocol.shared_name == t3.experiment.shared_name == mini.experiment.shared_name
+    assert c.experiment.shared_name == t3.experiment.shared_name == mini.experiment.shared_name
     gan = load_experiment(mini.gan.config, mini.gan.overrides, "mini")
     assert gan.model.backbone == "mlp_image" and gan.model.options["num_classes"] == 10 and gan.train.steps == 1000
     paper = load_repro_config(EXPERIMENTS["table1_M"].config, "paper")

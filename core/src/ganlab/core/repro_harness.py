@@ -116,6 +116,11 @@ class Hooks:
         dataset from its training config, for arms whose ``run`` changes the data)."""
         return {}
 
+    def generators(self, h: Harness, arm: Arm, seed: int) -> list[tuple[str, Any, int | None]] | None:
+        """``(which, generator, step)`` of an arm the harness does not train (e.g. generators shared by several arms
+        or experiments, an ensemble, or None for an arm on real data); None: train the arm and pick by the rule."""
+        return None
+
     def fit(self, h: Harness, arm: Arm, seed: int, trainer: Any) -> None:
         """Train (without the protocol's patience): default ``trainer.fit()``."""
         trainer.fit()
@@ -131,17 +136,21 @@ class Hooks:
         return None
 
     def evaluate(self, h: Harness, arm: Arm, seed: int, G: Any, trainer: Any) -> list[dict[str, Any]]:
-        """Per-seed records of one generator (default: one record, the protocol's metrics)."""
+        """Per-seed records of one generator (default: one record, the protocol's metrics); ``trainer`` is None for
+        the generators of :meth:`generators`."""
         return [h.evaluate(G, seed, instances=self.instances(h, arm, seed, trainer))]
 
     def results(self, h: Harness, arm: Arm, seed: int) -> list[dict[str, Any]]:
         """The records of one (arm, seed), before the harness adds the arm, seed and protocol columns: default, train
         it, then :meth:`evaluate` each generator the checkpoint rule picks. A package whose unit of work is not one
         training run (e.g. rounds of training and querying) replaces this; it is resumed and isolated the same way."""
-        trainer = h.train(arm, seed)
+        picked, trainer = self.generators(h, arm, seed), None
+        if picked is None:
+            trainer = h.train(arm, seed)
+            picked = h.pick(trainer)
         return [
             {"checkpoint": which, "step": step, **rec}
-            for which, G, step in h.pick(trainer)
+            for which, G, step in picked
             for rec in self.evaluate(h, arm, seed, G, trainer)
         ]
 
@@ -434,10 +443,15 @@ def aggregate(
     group_by: Sequence[str],
     metrics: Sequence[str],
     columns: Sequence[str] | None = None,
+    own_std: Sequence[str] = ("is",),
 ) -> list[dict[str, Any]]:
     """Mean and sample std (ddof 1; 0 for one seed) of each metric over the seeds of each group, in first-seen
     order. A group's first record gives its other columns (``columns``, or every non-metric one but seed and step).
-    Works on a partial run's records too."""
+    Works on a partial run's records too. A record holding a column ``m_std`` beside a metric ``m`` is refused (the
+    spread over seeds would overwrite it), but for the metrics of ``own_std`` (the IS's std over its splits)."""
+    clash = sorted({m for m in metrics if m not in own_std for r in per_seed if f"{m}_std" in r})
+    if clash:
+        raise ValueError(f"records hold both {clash[0]!r} and {clash[0] + '_std'!r}: rename the second")
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for rec in per_seed:
         groups.setdefault(tuple(rec.get(k) for k in group_by), []).append(rec)

@@ -1,4 +1,4 @@
-"""Reproductions of the Dia-GAN paper's tables and figures (``ganlab diagan repro EXP --scale smoke|mini|paper``).
+"""Reproductions of the Dia-GAN paper's tables and figures (``ganlab repro run diagan/EXP --scale smoke|mini|paper``).
 
 Every experiment is one YAML file under ``configs/`` run by :mod:`ganlab.core.repro_harness`: ``protocol`` (core's
 :class:`~ganlab.core.evaluation.EvalProtocol`: network, resize, counts, reference; ``ganlab repro show diagan/EXP``

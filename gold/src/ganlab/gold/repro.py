@@ -1,4 +1,4 @@
-"""Reproductions of the GOLD paper's tables and figures (``ganlab gold repro EXP --scale smoke|mini|paper``).
+"""Reproductions of the GOLD paper's tables and figures (``ganlab repro run gold/EXP --scale smoke|mini|paper``).
 
 Every experiment is one YAML file under ``configs/``: ``experiment`` (what is GOLD's own: kind, variants, seeds,
 rejection and FID settings) and ``run`` (a core training config with ``method.name: gold``), plus ``scales:``

@@ -1,4 +1,4 @@
-"""Reproductions of the IC-GAN paper (``ganlab icgan repro EXP --scale smoke|mini|paper``), run by core's
+"""Reproductions of the IC-GAN paper (``ganlab repro run icgan/EXP --scale smoke|mini|paper``), run by core's
 :mod:`ganlab.core.repro_harness` (arms x seeds, resumable per (arm, seed), a failing pair isolated).
 
 Every experiment is one YAML file under ``configs/`` with an ``experiment`` section (the protocol: arms, seeds,

@@ -1,7 +1,7 @@
-"""Reproductions of the Instance Selection paper (``ganlab instance-selection repro EXP --scale smoke|mini|paper``).
+"""Reproductions of the Instance Selection paper (``ganlab repro run instance-selection/EXP --scale smoke|mini|paper``).
 
 Every experiment is one YAML file under ``configs/``: ``protocol`` (core's evaluation protocol,
-:class:`ganlab.core.evaluation.protocol.EvalProtocol`; ``ganlab repro show instance_selection/EXP`` says it in words),
+:class:`ganlab.core.evaluation.protocol.EvalProtocol`; ``ganlab repro show instance-selection/EXP`` says it in words),
 the ``arms``, ``seeds`` and selection settings, and ``run`` (a core training config shared by all arms).
 ``scales:`` holds the per-scale deltas, so smoke, mini and paper run the same code. Four kinds:
 

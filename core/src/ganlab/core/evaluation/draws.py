@@ -69,15 +69,20 @@ def reference_indices(
 def draw_labels(
     n: int, mode: str = "uniform", seed: int = 0, num_classes: int = 0, train_labels: np.ndarray | None = None
 ) -> np.ndarray:
-    """``n`` class labels for a class-conditional generator: ``uniform`` over ``num_classes``, or
-    ``train_distribution`` (each class with its frequency among ``train_labels``)."""
+    """``n`` class labels for a class-conditional generator: ``uniform`` over ``num_classes``,
+    ``train_distribution`` (each class with its frequency among ``train_labels``) or ``class_sequential`` (no
+    draw: ``n / num_classes`` of each class in class order; ``n`` a multiple of ``num_classes``)."""
     if num_classes < 1:
         raise ConfigError("drawing labels needs a class-conditional generator (num_classes >= 1)")
     rng = np.random.default_rng(seed)
     if mode == "uniform":
         return rng.integers(0, num_classes, size=n)
+    if mode == "class_sequential":
+        if n % num_classes:
+            raise ConfigError(f"{n} class-sequential labels cannot be split evenly over {num_classes} classes")
+        return np.repeat(np.arange(num_classes), n // num_classes)
     if mode != "train_distribution":
-        raise ConfigError(f"unknown label draw {mode!r}; choose uniform or train_distribution")
+        raise ConfigError(f"unknown label draw {mode!r}; choose uniform, train_distribution or class_sequential")
     counts = np.bincount(_labels(train_labels, "the train_distribution label draw"), minlength=num_classes)
     if len(counts) > num_classes:
         raise ConfigError(f"training labels reach {len(counts) - 1} but the generator has {num_classes} classes")

@@ -49,7 +49,11 @@ _DRAW_WORDS = {
     "class_balanced": "drawn class-balanced",
     "first": "the first ones in dataset order",
 }
-_LABEL_WORDS = {"uniform": "labels drawn uniformly", "train_distribution": "labels drawn as the training classes"}
+_LABEL_WORDS = {
+    "uniform": "labels drawn uniformly",
+    "train_distribution": "labels drawn as the training classes",
+    "class_sequential": "labels in equal blocks per class, in class order",
+}
 _INSTANCE_WORDS = {
     "uniform": "drawn uniformly",
     "class_balanced": "drawn class-balanced",
@@ -142,7 +146,7 @@ class ConditioningSpec:
     """How a conditional generator is fed while sampling: labels (class-conditional G) and stored instances
     (instance-conditioned G, IC-GAN)."""
 
-    labels: Literal["uniform", "train_distribution"] = "uniform"
+    labels: Literal["uniform", "train_distribution", "class_sequential"] = "uniform"
     instances: Literal["uniform", "class_balanced", "long_tail"] = "uniform"
     seed_offset: int = 0  # the draws use seed + seed_offset (the seed of the sampled noise is the arm's seed)
 
@@ -250,7 +254,11 @@ class EvalProtocol:
         )
 
     def describe(self) -> str:
-        """One short paragraph: network, resize, N fake / N real and how they are drawn, checkpoint rule."""
+        """One short paragraph: network, resize, N fake / N real and how they are drawn, checkpoint rule. Without
+        metrics (a package that scores its generators otherwise, e.g. by a classifier trained on their samples)
+        only the checkpoint rule applies."""
+        if not self.metrics:
+            return f"No feature metric (the package's own evaluation). {self._describe_checkpoint()}"
         s = [f"Metrics {', '.join(m.upper() for m in self.metrics)} on {self.describe_network()}."]
         ref = self.reference
         n_fake = "As many fakes as reference images" if self.n_fake == "reference" else f"{self.n_fake} fakes"
@@ -275,6 +283,10 @@ class EvalProtocol:
             f"Class-conditional generators get {_LABEL_WORDS[c.labels]}; instance-conditioned ones, stored instances "
             f"{_INSTANCE_WORDS[c.instances]}."
         )
+        s.append(self._describe_checkpoint())
+        return " ".join(s)
+
+    def _describe_checkpoint(self) -> str:
         k = self.checkpoint
         best = (
             f"the generator with the best {k.metric.upper()} ({'lowest' if k.direction == 'min' else 'highest'}) "
@@ -287,12 +299,21 @@ class EvalProtocol:
         }[k.choice]
         if k.patience:
             rule += f"; training stops after {k.patience} evaluations without improvement"
-        s.append(rule[0].upper() + rule[1:] + ".")
-        return " ".join(s)
+        return rule[0].upper() + rule[1:] + "."
 
     def as_record(self) -> dict[str, Any]:
-        """The flat protocol columns every result record carries (``eval_`` prefixed)."""
+        """The flat protocol columns every result record carries (``eval_`` prefixed); without metrics, only the
+        checkpoint rule's (no network read the images)."""
         n, r, p, c, k = self.network, self.reference, self.prdc, self.conditioning, self.checkpoint
+        rule = {
+            "eval_checkpoint": k.choice,
+            "eval_select_metric": k.metric if k.choice != "last" else None,
+            "eval_select_every": k.every,
+            "eval_select_mode": k.direction if k.choice != "last" else None,
+            "eval_patience": k.patience,
+        }
+        if not self.metrics:
+            return rule
         return {
             "eval_network": n.name,
             "eval_weights": n.weights,
@@ -313,9 +334,5 @@ class EvalProtocol:
             "eval_is_splits": self.is_splits,
             "eval_label_draw": c.labels,
             "eval_instance_draw": c.instances,
-            "eval_checkpoint": k.choice,
-            "eval_select_metric": k.metric if k.choice != "last" else None,
-            "eval_select_every": k.every,
-            "eval_select_mode": k.direction if k.choice != "last" else None,
-            "eval_patience": k.patience,
+            **rule,
         }
