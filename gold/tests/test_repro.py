@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ganlab.core.config import SCALES
-from ganlab.core.errors import ConfigError, GanlabError
+from ganlab.core.errors import ConfigError
 from ganlab.core.nn import build_backbone
 from ganlab.core.repro import all_experiments, run_experiment
 from ganlab.gold.repro import EXPERIMENTS, harness_spec, load_repro_config
@@ -73,11 +73,20 @@ def test_paper_settings():
     assert (o["epochs"], o["start_epoch"], o["num_labelled"], o["use_unlabelled"]) == (2000, 1000, 10, False)
 
 
-def test_lsun_paper_is_pending():
-    exp = EXPERIMENTS["table1_lsun"]
-    assert exp.status["paper"].startswith("pending")
-    with pytest.raises(GanlabError, match="pending"):
-        run_experiment(exp, "paper")
+def test_lsun_paper_reads_the_ten_labelled_val_categories(tmp_path):
+    pytest.importorskip("lmdb")
+    from ganlab.core.data import get_dataset
+    from ganlab.core.data.standin import write_standin
+
+    write_standin("lsun", tmp_path, num=4)  # every scene category, 2 val images each
+    for name in ("table1_lsun", "table3_lsun"):
+        assert "paper" not in EXPERIMENTS[name].status
+        c = load_repro_config(EXPERIMENTS[name].config, "paper").run
+        data = (c.data.name, c.data.split, c.data.resolution)
+        assert data == ("lsun", "val", 32) and c.method.options["test_split"] == "val"
+        ds = get_dataset(c.data.name, root=str(tmp_path), split=c.data.split, resolution=32, **c.data.options)
+        assert ds.num_classes == 10 and ds.labels.tolist() == [k for k in range(10) for _ in range(2)]
+        assert ds.class_names[:3] == ["bedroom", "bridge", "church_outdoor"]
 
 
 def test_bad_protocols():

@@ -45,13 +45,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p_prep = sub.add_parser(
         "prepare", help="convert an image folder to a resized uint8 HDF5 file (centre crop, resize, streamed)"
     )
-    p_prep.add_argument("source", help="image folder (class sub-folders give labels) or base folder of --split-file")
+    p_prep.add_argument(
+        "source",
+        help="image folder (class sub-folders give labels), base folder of --split-file, or LSUN root (--lsun)",
+    )
     p_prep.add_argument("output", help="HDF5 file to write")
     p_prep.add_argument("--resolution", type=int, required=True)
     p_prep.add_argument("--split-file", default=None, help="txt of 'relative/path label' lines (ImageNet-LT)")
     p_prep.add_argument("--unlabelled", action="store_true", help="ignore class folders (label 0)")
     p_prep.add_argument("--chunk-size", type=int, default=500)
     p_prep.add_argument("--workers", type=int, default=0, help="DataLoader workers decoding images")
+    p_prep.add_argument(
+        "--lsun",
+        default=None,
+        metavar="CATEGORIES",
+        help="SOURCE holds LSUN's <category>_<split>_lmdb databases: these categories ('all' or a,b,...), labelled",
+    )
+    p_prep.add_argument("--split", default="val", help="LSUN split with --lsun (train or val; default val)")
     p_prep.set_defaults(func=cmd_prepare)
 
     p_stand = sub.add_parser(
@@ -63,7 +73,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p_stand.add_argument("name", help="dataset name (mnist, cifar10, imagenet, lsun, ffhq, ...)")
     p_stand.add_argument("--root", required=True, help="folder to write into (empty, new, or an earlier stand-in)")
-    add_num(p_stand, "training images (default: the dataset's, 16-200)")
+    add_num(p_stand, "training images (per category for lsun; default: the dataset's, 16-200)")
     p_stand.add_argument("--seed", type=int, default=0)
     p_stand.add_argument(
         "-o",
@@ -72,7 +82,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="a writer option (repeatable), e.g. -o category=church_outdoor (lsun), -o val_labels=devkit (imagenet)",
+        help="a writer option (repeatable), e.g. -o categories=bedroom,kitchen (lsun), -o val_labels=devkit (imagenet)",
     )
     p_stand.set_defaults(func=cmd_standin)
 
@@ -149,6 +159,20 @@ def _scatter(ds, out: Path) -> None:
 def cmd_prepare(args: argparse.Namespace) -> int:
     from .hdf5 import prepare_hdf5
 
+    if args.lsun is not None:
+        from .lsun import prepare_lsun_hdf5
+
+        info = prepare_lsun_hdf5(
+            args.source,
+            args.output,
+            args.resolution,
+            categories=args.lsun,
+            split=args.split,
+            chunk_size=args.chunk_size,
+            num_workers=args.workers,
+        )
+        print(json.dumps(info, indent=2))
+        return 0
     info = prepare_hdf5(
         args.source,
         args.output,

@@ -153,7 +153,6 @@ def prepare_hdf5(
     file is written ``chunk_size`` images at a time, so memory stays at one chunk whatever the dataset size. The file
     appears under its final name only when complete (written to ``<output>.tmp`` and renamed).
     """
-    h5py = _h5py()
     source, output = Path(source).expanduser(), Path(output).expanduser()
     if int(resolution) < 1:
         raise DatasetError(f"resolution must be a positive number of pixels, got {resolution}")
@@ -164,21 +163,50 @@ def prepare_hdf5(
     else:
         paths, labels, classes = scan_image_folder(source, labelled)
         num_classes = len(classes) if classes else 0
-    n, r = len(paths), int(resolution)
+    return write_hdf5(
+        output,
+        _FileList(paths, int(resolution)),
+        labels,
+        int(resolution),
+        classes,
+        num_classes,
+        {"source": str(source.resolve())},
+        chunk_size=chunk_size,
+        num_workers=num_workers,
+        progress=progress,
+    )
+
+
+def write_hdf5(
+    output: Path,
+    items: torch.utils.data.Dataset,
+    labels: np.ndarray,
+    resolution: int,
+    classes: Sequence[str] | None,
+    num_classes: int,
+    attrs: dict[str, Any],
+    *,
+    chunk_size: int = 500,
+    num_workers: int = 0,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Write the HDF5 format from ``items`` (item ``i``: uint8 (3, R, R)) and their labels, ``chunk_size`` images at
+    a time, to ``<output>.tmp`` renamed to ``output`` when complete; ``attrs`` are stored beside the format's own."""
+    h5py = _h5py()
+    n, r = len(labels), int(resolution)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(output.name + ".tmp")
-    loader = torch.utils.data.DataLoader(
-        _FileList(paths, r), batch_size=chunk_size, shuffle=False, num_workers=num_workers
-    )
+    loader = torch.utils.data.DataLoader(items, batch_size=chunk_size, shuffle=False, num_workers=num_workers)
     try:
         with h5py.File(tmp, "w") as f:
             imgs = f.create_dataset("imgs", shape=(n, 3, r, r), dtype=np.uint8, chunks=(min(chunk_size, n), 3, r, r))
-            f.create_dataset("labels", data=labels, dtype=np.int64)
+            f.create_dataset("labels", data=np.asarray(labels, dtype=np.int64), dtype=np.int64)
             f.attrs["resolution"] = r
-            f.attrs["num_classes"] = num_classes
-            f.attrs["class_names"] = json.dumps(classes) if classes else ""
+            f.attrs["num_classes"] = int(num_classes)
+            f.attrs["class_names"] = json.dumps(list(classes)) if classes else ""
             f.attrs["format"] = FORMAT
-            f.attrs["source"] = str(source.resolve())
+            for key, value in attrs.items():
+                f.attrs[key] = value
             start = 0
             batches = loader
             if progress:

@@ -58,7 +58,8 @@ LAYOUTS: dict[str, tuple[str, str]] = {
         "https://cocodataset.org (2017 train/val images); the LostGAN / OC-GAN split lists",
     ),
     "lsun": (
-        "ROOT/<category>_<split>_lmdb/{data.mdb,lock.mdb} (one LMDB per category and split, values WebP images)",
+        "ROOT/<category>_<split>_lmdb/{data.mdb,lock.mdb} (one LMDB per category and split, keys image ids, values "
+        "WebP or JPEG images)",
         "github.com/fyu/lsun (`python download.py -c CATEGORY`, then unzip)",
     ),
     "ffhq": (

@@ -46,7 +46,7 @@ def _writers() -> dict[str, tuple[Callable[..., list[Path]], int]]:
         "imagenet_lt": (files.write_imagenet_lt, 64),
         "image_folder": (files.write_image_folder, 64),
         "coco_stuff": (files.write_coco_stuff, 64),
-        "lsun": (files.write_lsun, 64),
+        "lsun": (files.write_lsun, 16),  # per category (ten by default)
         "ffhq": (files.write_ffhq, 16),
     }
 

@@ -211,24 +211,38 @@ def write_coco_stuff(root: Path, num: int, rng: np.random.Generator) -> list[Pat
 # ---- LSUN -------------------------------------------------------------------------------------------------------
 
 
-def write_lsun(root: Path, num: int, rng: np.random.Generator, category: str = "bedroom") -> list[Path]:
-    """``root/<category>_{train,val}_lmdb``: LMDB databases, keys 40-hex-digit image ids, values WebP images whose
-    short side is 256 (the LSUN release)."""
+def write_lsun(
+    root: Path,
+    num: int,
+    rng: np.random.Generator,
+    categories: str | list[str] = "all",
+    category: str | None = None,
+    image_format: str = "webp",
+) -> list[Path]:
+    """``root/<category>_{train,val}_lmdb`` per category (default: the ten scene categories; ``category`` alone: one):
+    LMDB databases of ``num`` train and ``max(2, num // 4)`` val images each, keys 40-hex-digit image ids, values
+    WebP (the release's files) or JPEG (``image_format=jpeg``, the format its README names) whose short side is 256."""
     import lmdb
 
+    from ..lsun import lsun_categories
+
+    fmt = {"webp": ("WEBP", {"quality": 75, "method": 0}), "jpeg": ("JPEG", {"quality": 75})}.get(image_format.lower())
+    if fmt is None:
+        raise ValueError(f"lsun stand-in: image_format must be webp or jpeg, got {image_format!r}")
     written = []
-    for split, n in (("train", num), ("val", max(2, num // 4))):
-        wh = sizes(rng, n, LSUN_SIZES)
-        values = [encode_image(smooth_images(rng, 1, h, w)[0], "WEBP", quality=75) for w, h in wh]
-        keys = [rng.bytes(20).hex().encode() for _ in range(n)]
-        folder = root / f"{category}_{split}_lmdb"
-        folder.mkdir(parents=True, exist_ok=True)
-        env = lmdb.open(str(folder), map_size=max(1 << 20, 4 * sum(map(len, values))), subdir=True)
-        with env.begin(write=True) as txn:
-            for k, v in zip(keys, values):
-                txn.put(k, v)
-        env.close()
-        written += [folder / "data.mdb", folder / "lock.mdb"]
+    for cat in lsun_categories([category] if category else categories):
+        for split, n in (("train", num), ("val", max(2, num // 4))):
+            wh = sizes(rng, n, LSUN_SIZES)
+            values = [encode_image(smooth_images(rng, 1, h, w)[0], fmt[0], **fmt[1]) for w, h in wh]
+            keys = [rng.bytes(20).hex().encode() for _ in range(n)]
+            folder = root / f"{cat}_{split}_lmdb"
+            folder.mkdir(parents=True, exist_ok=True)
+            env = lmdb.open(str(folder), map_size=max(1 << 20, 4 * sum(map(len, values))), subdir=True)
+            with env.begin(write=True) as txn:
+                for k, v in zip(keys, values):
+                    txn.put(k, v)
+            env.close()
+            written += [folder / "data.mdb", folder / "lock.mdb"]
     return written
 
 
