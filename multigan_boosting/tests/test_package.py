@@ -9,4 +9,4 @@ def test_imports_and_registers_command():
     assert pkg.__version__
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
-    assert "multigan" in sub.choices
+    assert "multigan-boosting" in sub.choices

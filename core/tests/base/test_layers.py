@@ -21,7 +21,7 @@ LAYERS = [
     ("errors", "registry", "lazy", "fileio"),
     ("config",),
     ("results", "images"),
-    ("data", "nn", "losses", "knn"),
+    ("data", "nn", "losses", "knn", "augment"),
     ("features", "metrics", "sampling", "evaluation"),
     ("train",),
 ]

@@ -89,7 +89,7 @@ def test_other_readers_name_their_layout(tmp_path):
 
 def test_cli_prints_one_line(tmp_path, capsys):
     _pngs(tmp_path / "train", ext="JPEG")
-    assert main(["data", "show", "imagenet", "--root", str(tmp_path), "--out", str(tmp_path / "g.png")]) == 2
+    assert main(["data", "show", "imagenet", "--root", str(tmp_path), "--out-file", str(tmp_path / "g.png")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "ganlab data stand-in imagenet" in err and not (tmp_path / "g.png").exists()
 

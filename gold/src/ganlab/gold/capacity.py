@@ -122,3 +122,24 @@ def fitting_capacity_multi(
         out[f"cap_{name}"] = float(evaluate_accuracy(model, x, torch.as_tensor(np.asarray(y)).long()))
         out[f"n_{name}"] = int(len(x))
     return out
+
+
+def final_capacity(
+    G: nn.Module,
+    test: tuple[torch.Tensor, np.ndarray],
+    *,
+    num_classes: int,
+    seed: int,
+    device: Any,
+    bank: tuple[torch.Tensor, np.ndarray] | None = None,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """Fitting capacity of G (fresh samples each epoch) or of a fixed ``bank`` (one pass per epoch), on ``test``."""
+    if bank is not None:
+        overrides = {"samples_per_epoch": None, **overrides}
+        source: Any = bank
+    else:
+        source = generator_sampler(G, seed=seed, device=device)
+    return fitting_capacity_multi(
+        source, {"test": test}, num_classes=num_classes, device=device, seed=seed, **overrides
+    )

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ganlab.gold.capacity import fitting_capacity_multi, generator_sampler, to_classifier_input
+from ganlab.gold.capacity import final_capacity, generator_sampler, to_classifier_input
 
 __all__ = ["INDOMAIN", "ExtractorFID", "FeatureFID", "InDomainFID", "build_fid", "final_capacity", "test_set"]
 
@@ -44,27 +44,6 @@ def test_set(cfg: Any, dataset: Any, options: Any) -> tuple[torch.Tensor, np.nda
     test = get_dataset(d.name, root=d.root, split=options.test_split, resolution=d.resolution, **d.options)
     b = test.get_batch(np.arange(len(test)))
     return b["image"], b["label"].numpy()
-
-
-def final_capacity(
-    G: nn.Module,
-    test: tuple[torch.Tensor, np.ndarray],
-    *,
-    num_classes: int,
-    seed: int,
-    device: Any,
-    bank: tuple[torch.Tensor, np.ndarray] | None = None,
-    **overrides: Any,
-) -> dict[str, Any]:
-    """Fitting capacity of G (fresh samples each epoch) or of a fixed ``bank`` (one pass per epoch), on ``test``."""
-    if bank is not None:
-        overrides = {"samples_per_epoch": None, **overrides}
-        source: Any = bank
-    else:
-        source = generator_sampler(G, seed=seed, device=device)
-    return fitting_capacity_multi(
-        source, {"test": test}, num_classes=num_classes, device=device, seed=seed, **overrides
-    )
 
 
 @dataclass

@@ -314,7 +314,7 @@ def evaluate_banks(
     """Tables 3, 4, 5, 7 for one trained G/D: the rejection statistics (``p.rejection_stats`` mode), then a fixed bank
     of ``p.n_bank`` samples drawn at random (variant ``random``) and one by GOLD rejection per ``p.ps``; each bank's
     fitting capacity on ``test`` and, with ``fid``, its FID. One record per bank; banks saved under ``folder``."""
-    from ganlab.gold.evaluation import final_capacity
+    from ganlab.gold.capacity import final_capacity
 
     stats = rejection_stats(
         G, D, p.n_stats, batch_size=p.rejection_batch, seed=seed + 1, device=device, mode=p.rejection_stats

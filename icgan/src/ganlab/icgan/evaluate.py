@@ -238,3 +238,17 @@ def stratified_fid(
         out[f"fid_{name}"] = feature_metrics(real, fake, ["fid"])["fid"]
         out[f"n_{name}"] = int(len(idx))
     return out
+
+
+def apply_instance_draw(stored: Any, how: str, train_labels: np.ndarray | None) -> Any:
+    """``stored`` drawn ``uniform`` (as is) or ``class_balanced``: a uniform class, then one of its instances."""
+    import copy
+
+    check_choice(how, INSTANCE_DRAWS, "instance_draw")
+    if how == "uniform" or stored is None:
+        return stored
+    if stored.indices is None or train_labels is None:
+        raise ConfigError("instance_draw: class_balanced needs labelled training instances")
+    out = copy.copy(stored)
+    out.probs = class_balanced_probs(np.asarray(train_labels)[stored.indices])
+    return out

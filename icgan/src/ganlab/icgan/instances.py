@@ -205,20 +205,3 @@ class TrainingInstances:
 
     def conditioning(self, pos: np.ndarray, device: Any = "cpu") -> torch.Tensor:
         return self.features.get(np.asarray(pos)).to(device)
-
-
-def apply_instance_draw(stored: Any, how: str, train_labels: np.ndarray | None) -> Any:
-    """``stored`` drawn ``uniform`` (as is) or ``class_balanced``: a uniform class, then one of its instances."""
-    import copy
-
-    from ganlab.core.errors import ConfigError
-    from ganlab.icgan import evaluate as ev
-
-    ev.check_choice(how, ev.INSTANCE_DRAWS, "instance_draw")
-    if how == "uniform" or stored is None:
-        return stored
-    if stored.indices is None or train_labels is None:
-        raise ConfigError("instance_draw: class_balanced needs labelled training instances")
-    out = copy.copy(stored)
-    out.probs = ev.class_balanced_probs(np.asarray(train_labels)[stored.indices])
-    return out

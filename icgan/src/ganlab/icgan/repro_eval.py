@@ -27,7 +27,8 @@ import numpy as np
 from ganlab.core.config import from_dict
 from ganlab.core.train.config import ExperimentConfig
 from ganlab.icgan import evaluate as ev
-from ganlab.icgan.instances import TrainingInstances, apply_instance_draw  # noqa: F401  (the protocol's draws)
+from ganlab.icgan.evaluate import apply_instance_draw  # noqa: F401  (the protocol's draws)
+from ganlab.icgan.instances import TrainingInstances
 from ganlab.icgan.repro_protocol import (  # noqa: F401  (the protocol's network and fields, read here)
     Trained,
     eval_extractor,
