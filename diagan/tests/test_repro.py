@@ -143,9 +143,7 @@ def test_smoke(name, tmp_path):
     assert variants == set(cfg.experiment.variants)
     # every record carries the protocol (core's columns) and the trained arm it came from
     cols = cfg.protocol.as_record()  # a protocol without metrics carries only its checkpoint rule
-    assert all(
-        {k: r[k] for k in cols} == cols and r["arm"] for r in records if isinstance(r.get("seed"), int)
-    )
+    assert all({k: r[k] for k in cols} == cols and r["arm"] for r in records if isinstance(r.get("seed"), int))
     if cfg.run_config().data.name == "colored_mnist":  # issue 11: the results say which MNIST the digits came from
         assert all(
             r["data_source"].startswith("mnist5k") and r["n_data"] > 0

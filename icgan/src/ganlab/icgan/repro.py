@@ -122,7 +122,8 @@ class ICHooks(Hooks):
 
         if arm.transfer and "data" in arm.run:  # a transfer arm's own dataset, none of the experiment's data options
             cfg.data = from_dict(type(cfg.data), copy.deepcopy(arm.run["data"]), where=f"arm {arm.name}: run.data")
-        if cfg.method.name in ("icgan", "icgan_stylegan2"):  # instance features and neighbourhoods, cached for every arm and seed
+        # instance features and neighbourhoods, cached for every arm and seed
+        if cfg.method.name in ("icgan", "icgan_stylegan2"):
             cfg.method.options = {"cache_dir": str(h.run_dir.path / "cache"), **cfg.method.options}
         return None
 
@@ -201,7 +202,6 @@ def _exp(name: str, description: str, status: dict[str, str] | None = None, conf
         status=status or {},
         protocol=lambda scale: eval_protocol(load(path, scale)),
     )
-
 
 
 EXPERIMENTS: dict[str, Experiment] = {

@@ -1,8 +1,8 @@
-"""Reproductions of Slim (2020) (``ganlab repro run multigan-boosting/EXP --scale smoke|mini|paper``), on core's harness.
+"""Reproductions of Slim (2020), on core's harness: ``ganlab repro run multigan-boosting/EXP --scale S``.
 
 Every experiment is a YAML file under ``configs/`` inheriting ``_classify.yaml``: ``protocol`` (core's
 :class:`~ganlab.core.evaluation.EvalProtocol`: the GANs' checkpoint rule and, for the 5k FID, network and counts;
-``ganlab repro show multigan-boosting/EXP`` says it in words), ``seeds``, ``experiment`` (what is the package's own, below),
+``ganlab repro show multigan-boosting/EXP`` says it in words), ``seeds``, ``experiment`` (the package's own, below),
 the data split, the classifier protocol and ``gan`` (the core training config of every GAN, at the same scale).
 :mod:`ganlab.core.repro_harness` runs every (arm, seed), resumably; :class:`BoostHooks` gives each arm its
 generators from the filter net and GAN sequences shared by all experiments (:mod:`~.sequences`) and evaluates it:
