@@ -11,6 +11,11 @@ PyTorch port's ``channel_multiplier`` m is ``channel_base = 16384 * m`` with ``c
 Conditioning (StyleGAN2-ADA / IC-GAN): the class (one-hot -> FC) and/or the instance feature (FC) are embedded,
 2nd-moment normalised together and concatenated to the normalised z at the mapping input; D maps them through its
 own mapping network to ``cmap`` and scores ``<out(x), cmap> / sqrt(cmap_dim)`` (projection conditioning).
+
+Mixed precision (StyleGAN2-ADA's option): ``num_fp16_res`` = N runs the top N resolutions of G's synthesis and of
+D's blocks (never the 4x4 ones) in float16 on CUDA, parameters and the skip image kept in float32; ``conv_clamp``
+bounds every activated conv output (synthesis convs, toRGB, D convs) to +-conv_clamp (256 is ADA's value with
+fp16), so fp16 activations cannot overflow. On CPU the fp16 cast is a no-op; the clamp still applies.
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ __all__ = [
     "SynthesisNetwork",
     "build_stylegan2",
     "channels_at",
+    "compute_dtype",
+    "fp16_resolutions",
 ]
 
 MIN_RES, MAX_RES = 32, 1024
@@ -75,6 +82,19 @@ class StyleGAN2Config:
     # The official networks output linear RGB; ganlab's contract (and its feature extractors) want [-1, 1], so tanh
     # is the default here. "linear" reproduces the official output (then clamp before evaluating).
     out_act: str = "tanh"
+    num_fp16_res: int = 0  # top resolutions in float16 (CUDA only), e.g. 4 with conv_clamp 256
+    conv_clamp: float | None = None  # bound of every activated conv output; None = no clamping
+
+
+def compute_dtype(use_fp16: bool, device: torch.device) -> torch.dtype:
+    """float16 for an fp16 block on CUDA; float32 otherwise (CPU half convolutions are slow or missing: a no-op)."""
+    return torch.float16 if use_fp16 and device.type == "cuda" else torch.float32
+
+
+def fp16_resolutions(resolution: int, num_fp16_res: int) -> set[int]:
+    """The top ``num_fp16_res`` resolutions, never below 8 (the 4x4 input and D's epilogue stay float32)."""
+    log2 = int(math.log2(resolution))
+    return {2**i for i in range(max(log2 + 1 - num_fp16_res, 3), log2 + 1)} if num_fp16_res > 0 else set()
 
 
 def channels_at(res: int, channel_base: int, channel_max: int) -> int:
@@ -100,6 +120,10 @@ def _check_config(cfg: StyleGAN2Config) -> None:
             raise ConfigError(f"stylegan2: {name} must be >= 1, got {getattr(cfg, name)}")
     if cfg.num_classes < 0 or cfg.feat_dim < 0:
         raise ConfigError("stylegan2: num_classes and feat_dim must be >= 0 (0 = unconditioned)")
+    if cfg.num_fp16_res < 0:
+        raise ConfigError(f"stylegan2: num_fp16_res must be >= 0 (0 = all float32), got {cfg.num_fp16_res}")
+    if cfg.conv_clamp is not None and not cfg.conv_clamp > 0:
+        raise ConfigError(f"stylegan2: conv_clamp must be > 0 or null (no clamping), got {cfg.conv_clamp}")
 
 
 # ------------------------------------------------------------------------------------------------- mapping
@@ -170,9 +194,11 @@ class MappingNetwork(nn.Module):
 class SynthesisLayer(nn.Module):
     """Modulated 3x3 conv (demodulated), optional 2x upsampling, noise input, bias, leaky ReLU."""
 
-    def __init__(self, in_ch: int, out_ch: int, w_dim: int, resolution: int, up: int, resample_filter) -> None:
+    def __init__(
+        self, in_ch: int, out_ch: int, w_dim: int, resolution: int, up: int, resample_filter, conv_clamp=None
+    ) -> None:
         super().__init__()
-        self.resolution, self.up = resolution, up
+        self.resolution, self.up, self.conv_clamp = resolution, up, conv_clamp
         self.affine = EqualLinear(w_dim, in_ch, bias_init=1.0)
         self.weight = nn.Parameter(torch.randn(out_ch, in_ch, 3, 3))
         self.weight_gain = 1.0 / math.sqrt(in_ch * 9)
@@ -187,17 +213,20 @@ class SynthesisLayer(nn.Module):
             x, self.weight * self.weight_gain, styles, up=self.up, resample_filter=self.resample_filter
         )
         if noise_mode == "random":
-            x = x + self.noise_strength * torch.randn(x.shape[0], 1, *x.shape[2:], device=x.device, dtype=x.dtype)
+            noise = torch.randn(x.shape[0], 1, *x.shape[2:], device=x.device, dtype=x.dtype)
+            x = x + (self.noise_strength * noise).to(x.dtype)
         elif noise_mode == "const":
-            x = x + self.noise_strength * self.noise_const
-        return lrelu_gain(x + self.bias.view(1, -1, 1, 1))
+            x = x + (self.noise_strength * self.noise_const).to(x.dtype)
+        x = lrelu_gain(x + self.bias.to(x.dtype).view(1, -1, 1, 1))
+        return x if self.conv_clamp is None else x.clamp(-self.conv_clamp, self.conv_clamp)
 
 
 class ToRGB(nn.Module):
     """Modulated 1x1 conv without demodulation, plus bias, no activation."""
 
-    def __init__(self, in_ch: int, img_channels: int, w_dim: int) -> None:
+    def __init__(self, in_ch: int, img_channels: int, w_dim: int, conv_clamp=None) -> None:
         super().__init__()
+        self.conv_clamp = conv_clamp
         self.affine = EqualLinear(w_dim, in_ch, bias_init=1.0)
         self.weight = nn.Parameter(torch.randn(img_channels, in_ch, 1, 1))
         self.weight_gain = 1.0 / math.sqrt(in_ch)
@@ -205,34 +234,49 @@ class ToRGB(nn.Module):
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         x = modulated_conv2d(x, self.weight * self.weight_gain, self.affine(w), demodulate=False)
-        return x + self.bias.view(1, -1, 1, 1)
+        x = x + self.bias.to(x.dtype).view(1, -1, 1, 1)
+        return x if self.conv_clamp is None else x.clamp(-self.conv_clamp, self.conv_clamp)
 
 
 class SynthesisBlock(nn.Module):
     """One resolution of the skip generator: [const | up-conv] -> conv -> toRGB added to the upsampled image."""
 
-    def __init__(self, in_ch: int, out_ch: int, w_dim: int, res: int, img_channels: int, resample_filter) -> None:
+    def __init__(
+        self,
+        in_ch: int,
+        out_ch: int,
+        w_dim: int,
+        res: int,
+        img_channels: int,
+        resample_filter,
+        *,
+        use_fp16: bool = False,
+        conv_clamp: float | None = None,
+    ) -> None:
         super().__init__()
         self.first = in_ch == 0
+        self.use_fp16 = use_fp16
         if self.first:
             self.const = nn.Parameter(torch.randn(out_ch, res, res))
             self.conv0 = None
         else:
-            self.conv0 = SynthesisLayer(in_ch, out_ch, w_dim, res, 2, resample_filter)
-        self.conv1 = SynthesisLayer(out_ch, out_ch, w_dim, res, 1, resample_filter)
-        self.torgb = ToRGB(out_ch, img_channels, w_dim)
+            self.conv0 = SynthesisLayer(in_ch, out_ch, w_dim, res, 2, resample_filter, conv_clamp)
+        self.conv1 = SynthesisLayer(out_ch, out_ch, w_dim, res, 1, resample_filter, conv_clamp)
+        self.torgb = ToRGB(out_ch, img_channels, w_dim, conv_clamp)
         self.num_conv = 1 if self.first else 2
         self.register_buffer("resample_filter", setup_filter(resample_filter), persistent=False)
 
     def forward(self, x, img, ws: torch.Tensor, noise_mode: str):
-        """``ws`` (B, num_conv + 1, w_dim): one w per conv, then the toRGB's."""
+        """``ws`` (B, num_conv + 1, w_dim): one w per conv, then the toRGB's. ``x`` comes out in the block's
+        dtype, ``img`` in float32."""
+        dtype = compute_dtype(self.use_fp16, ws.device)
         if self.first:
-            x = self.const[None].expand(ws.shape[0], -1, -1, -1)
+            x = self.const[None].expand(ws.shape[0], -1, -1, -1).to(dtype)
             x = self.conv1(x, ws[:, 0], noise_mode)
         else:
-            x = self.conv0(x, ws[:, 0], noise_mode)
+            x = self.conv0(x.to(dtype), ws[:, 0], noise_mode)
             x = self.conv1(x, ws[:, 1], noise_mode)
-        y = self.torgb(x, ws[:, self.num_conv])
+        y = self.torgb(x, ws[:, self.num_conv]).float()
         img = y if img is None else upsample2d(img, self.resample_filter) + y
         return x, img
 
@@ -245,10 +289,12 @@ class SynthesisNetwork(nn.Module):
         log2 = int(math.log2(cfg.resolution))
         self.resolutions = [2**i for i in range(2, log2 + 1)]
         self.w_dim = cfg.w_dim
+        fp16 = fp16_resolutions(cfg.resolution, cfg.num_fp16_res)
         blocks, in_ch = [], 0
         for res in self.resolutions:
             out_ch = channels_at(res, cfg.channel_base, cfg.channel_max)
-            blocks.append(SynthesisBlock(in_ch, out_ch, cfg.w_dim, res, cfg.channels, cfg.resample_filter))
+            opts = {"use_fp16": res in fp16, "conv_clamp": cfg.conv_clamp}
+            blocks.append(SynthesisBlock(in_ch, out_ch, cfg.w_dim, res, cfg.channels, cfg.resample_filter, **opts))
             in_ch = out_ch
         self.blocks = nn.ModuleList(blocks)
         self.num_ws = sum(b.num_conv for b in blocks) + 1  # + the last toRGB
@@ -394,18 +440,31 @@ class StyleGAN2Generator(Generator):
 class DBlock(nn.Module):
     """Residual D block: [fromRGB] -> conv3 -> conv3 (down 2), plus 1x1 down skip; both paths scaled by sqrt(.5)."""
 
-    def __init__(self, in_ch: int, tmp_ch: int, out_ch: int, img_channels: int, resample_filter) -> None:
+    def __init__(
+        self,
+        in_ch: int,
+        tmp_ch: int,
+        out_ch: int,
+        img_channels: int,
+        resample_filter,
+        *,
+        use_fp16: bool = False,
+        conv_clamp: float | None = None,
+    ) -> None:
         super().__init__()
+        self.use_fp16, self.conv_clamp = use_fp16, conv_clamp
         self.fromrgb = EqualConv2d(img_channels, tmp_ch, 1, activation="lrelu") if in_ch == 0 else None
         self.conv0 = EqualConv2d(tmp_ch, tmp_ch, 3, activation="lrelu")
         self.conv1 = EqualConv2d(tmp_ch, out_ch, 3, activation="lrelu", down=2, resample_filter=resample_filter)
         self.skip = EqualConv2d(tmp_ch, out_ch, 1, bias=False, down=2, resample_filter=resample_filter)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.to(compute_dtype(self.use_fp16, x.device))
+        c = self.conv_clamp
         if self.fromrgb is not None:
-            x = self.fromrgb(x)
+            x = self.fromrgb(x, clamp=c)
         y = self.skip(x, gain=math.sqrt(0.5))
-        x = self.conv1(self.conv0(x), gain=math.sqrt(0.5))
+        x = self.conv1(self.conv0(x, clamp=c), gain=math.sqrt(0.5), clamp=c)
         return x + y
 
 
@@ -420,9 +479,11 @@ class StyleGAN2Discriminator(Discriminator):
         log2 = int(math.log2(cfg.resolution))
         ch = lambda r: channels_at(r, cfg.channel_base, cfg.channel_max)
         blocks = []
+        fp16 = fp16_resolutions(cfg.resolution, cfg.num_fp16_res)
         for res in (2**i for i in range(log2, 2, -1)):
             in_ch = ch(res) if res < cfg.resolution else 0
-            blocks.append(DBlock(in_ch, ch(res), ch(res // 2), cfg.channels, cfg.resample_filter))
+            opts = {"use_fp16": res in fp16, "conv_clamp": cfg.conv_clamp}
+            blocks.append(DBlock(in_ch, ch(res), ch(res // 2), cfg.channels, cfg.resample_filter, **opts))
         self.blocks = nn.ModuleList(blocks)
         c4 = ch(4)
         conditioned = bool(cfg.num_classes or cfg.feat_dim)
@@ -443,6 +504,7 @@ class StyleGAN2Discriminator(Discriminator):
         )
         self.mbstd = MinibatchStd(cfg.mbstd_group_size, cfg.mbstd_channels) if cfg.mbstd_channels else None
         self.conv = EqualConv2d(c4 + cfg.mbstd_channels, c4, 3, activation="lrelu")
+        self.conv_clamp = cfg.conv_clamp
         self.fc = EqualLinear(c4 * 16, c4, activation="lrelu")
         self.out = EqualLinear(c4, self.cmap_dim or 1)
 
@@ -452,9 +514,10 @@ class StyleGAN2Discriminator(Discriminator):
         h = x
         for block in self.blocks:
             h = block(h)
+        h = h.float()  # the epilogue (4x4) runs in float32
         if self.mbstd is not None:
             h = self.mbstd(h)
-        h = self.fc(self.conv(h).flatten(1))
+        h = self.fc(self.conv(h, clamp=self.conv_clamp).flatten(1))
         out = self.out(h)
         if self.mapping is not None:
             cmap = self.mapping(None, y, feat)

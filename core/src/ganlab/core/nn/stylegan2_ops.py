@@ -159,8 +159,10 @@ class EqualConv2d(nn.Module):
         self.weight_gain = 1.0 / math.sqrt(in_channels * kernel_size**2)
         self.register_buffer("resample_filter", setup_filter(resample_filter), persistent=False)
 
-    def forward(self, x: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
-        w = self.weight * self.weight_gain
+    def forward(self, x: torch.Tensor, gain: float = 1.0, clamp: float | None = None) -> torch.Tensor:
+        """Runs in ``x``'s dtype (the float32 parameters are cast: fp16 blocks); ``clamp``: bound the output to
+        ``[-clamp * gain, clamp * gain]`` (conv clamping; the bound scales with the output gain)."""
+        w = (self.weight * self.weight_gain).to(x.dtype)
         if self.down == 2:
             p = self.resample_filter.shape[0] - 2 + (self.kernel_size - 1)
             x = blur(x, self.resample_filter, ((p + 1) // 2, p // 2))
@@ -168,10 +170,12 @@ class EqualConv2d(nn.Module):
         else:
             x = F.conv2d(x, w, padding=self.kernel_size // 2)
         if self.bias is not None:
-            x = x + self.bias.view(1, -1, 1, 1)
+            x = x + self.bias.to(x.dtype).view(1, -1, 1, 1)
         if self.activation == "lrelu":
-            return lrelu_gain(x, gain)
-        return x * gain if gain != 1.0 else x
+            x = lrelu_gain(x, gain)
+        elif gain != 1.0:
+            x = x * gain
+        return x if clamp is None else x.clamp(-clamp * gain, clamp * gain)
 
     def extra_repr(self) -> str:
         return f"{self.in_channels}, {self.out_channels}, k={self.kernel_size}, down={self.down}, act={self.activation}"
@@ -193,12 +197,15 @@ def modulated_conv2d(
     ``x`` (B, I, H, W); ``weight`` (O, I, k, k), the effective (already equalised) weight; ``styles`` (B, I).
     ``w'_bo i = s_bi * w_oi`` and, with ``demodulate``, ``w''_bo = w'_bo / sqrt(sum_ik w'_bo ik**2 + eps)``.
     ``up=2`` is a stride-2 transposed convolution followed by the FIR filter (gain 4): (H, W) -> (2H, 2W).
+    The weights are modulated and demodulated in their own dtype (float32: no fp16 overflow in the sum of squares)
+    and the convolution runs in ``x``'s dtype.
     """
     b, i, h, w_ = x.shape
     o, _, k, _ = weight.shape
     wt = weight[None] * styles[:, None, :, None, None]  # (B, O, I, k, k)
     if demodulate:
         wt = wt * (wt.square().sum(dim=(2, 3, 4), keepdim=True) + eps).rsqrt()
+    wt = wt.to(x.dtype)
     x = x.reshape(1, b * i, h, w_)
     if up == 1:
         out = F.conv2d(x, wt.reshape(b * o, i, k, k), padding=k // 2, groups=b)
