@@ -213,13 +213,6 @@ def _exp(name: str, description: str, status: dict[str, str] | None = None, runn
     )
 
 
-def _pending(reason: str) -> Any:
-    def run(config: Path, scale: str, overrides: Sequence[str], run_dir: RunDir) -> list[dict[str, Any]]:
-        raise ConfigError(f"pending: {reason}")
-
-    return run
-
-
 _FIG1E = "partial recall major/minor, LDRV (Fig. 1e, Table 1)"
 
 EXPERIMENTS: dict[str, Experiment] = {
