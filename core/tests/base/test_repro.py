@@ -64,11 +64,12 @@ def test_experiments_registry_from_rows(tmp_path):
         "paper_x",
         tmp_path,
         run,
-        [("a", "first"), ("b", "second", {"paper": "pending: data"})],
+        [("a", "first"), ("b", "second", {"status": {"paper": "pending: data"}, "scales": ("smoke", "paper")})],
         protocol=lambda config: lambda scale: f"{config.name} at {scale}",
     )
     assert list(exps) == ["a", "b"]
     assert exps["a"].config == tmp_path / "a.yaml" and exps["a"].status == {} and exps["a"].paper == "paper_x"
     assert exps["b"].status == {"paper": "pending: data"} and exps["b"].description == "second"
+    assert exps["b"].scales == ("smoke", "paper") and exps["a"].scales == repro.SCALES
     assert exps["b"].protocol("mini") == "b.yaml at mini"
     assert repro.experiments("p", tmp_path, run, [("c", "third")])["c"].protocol is None

@@ -52,19 +52,22 @@ def experiments(
     table: Sequence[tuple[Any, ...]],
     protocol: Callable[[Path], ProtocolOf] | None = None,
 ) -> dict[str, Experiment]:
-    """A package's ``EXPERIMENTS`` from rows ``(name, description)`` or ``(name, description, status)``; each runs
+    """A package's ``EXPERIMENTS`` from rows ``(name, description)`` or ``(name, description, fields)``, ``fields`` a
+    dict of the :class:`Experiment` fields that differ (``scales``, ``status``, ``run``); each runs
     ``configs/<name>.yaml`` with ``run``; ``protocol(config)``, when given, declares each one's protocol."""
     out: dict[str, Experiment] = {}
-    for name, description, *status in table:
+    for name, description, *fields in table:
         config = Path(configs) / f"{name}.yaml"
         out[name] = Experiment(
-            name=name,
-            paper=paper,
-            description=description,
-            config=config,
-            run=run,
-            status=dict(status[0]) if status else {},
-            protocol=protocol(config) if protocol is not None else None,
+            **{
+                "name": name,
+                "paper": paper,
+                "description": description,
+                "config": config,
+                "run": run,
+                "protocol": protocol(config) if protocol is not None else None,
+                **(fields[0] if fields else {}),
+            }
         )
     return out
 

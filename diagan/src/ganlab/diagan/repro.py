@@ -25,7 +25,7 @@ import numpy as np
 
 from ganlab.core.config import from_dict, load_config, save_config
 from ganlab.core.errors import ConfigError
-from ganlab.core.repro import Experiment
+from ganlab.core.repro import Experiment, experiments
 from ganlab.core.repro_harness import Arm, Harness, Hooks, ReproSpec
 from ganlab.core.results import RunDir
 from ganlab.core.train.config import ExperimentConfig, MethodConfig
@@ -200,42 +200,26 @@ def run_protocol(config: Path, scale: str, overrides: Sequence[str], run_dir: Ru
     return Harness(spec, run_dir, DiaHooks(spec), group_by=("rho", "variant")).run()
 
 
-def _exp(name: str, description: str, status: dict[str, str] | None = None, runner: Any = None) -> Experiment:
-    config = CONFIGS / f"{name}.yaml"
-    return Experiment(
-        name=name,
-        paper="diagan",
-        description=description,
-        config=config,
-        run=runner or run_protocol,
-        status=status or {},
-        protocol=describe(config),
-    )
-
-
 _FIG1E = "partial recall major/minor, LDRV (Fig. 1e, Table 1)"
 
-EXPERIMENTS: dict[str, Experiment] = {
-    "figure2": _exp("figure2", "25 Gaussians: per-mode LDRM vs high-quality samples; modes covered"),
-    "figure1e_gaussian": _exp("figure1e_gaussian", f"single-mode Gaussian: {_FIG1E}"),
-    "figure1e_colored_mnist": _exp("figure1e_colored_mnist", f"Colored MNIST: {_FIG1E}"),
-    "figure1e_mnist_fmnist": _exp("figure1e_mnist_fmnist", f"MNIST-FMNIST: {_FIG1E}"),
-    "table2_sngan_cifar10": _exp("table2_sngan_cifar10", "SNGAN CIFAR-10, NS: vanilla/DRS/Dia-GAN FID, IS"),
-    "table2_ssgan_cifar10": _exp("table2_ssgan_cifar10", "SSGAN CIFAR-10, NS: vanilla/DRS/Dia-GAN FID, IS"),
-    "table2_sngan_celeba": _exp("table2_sngan_celeba", "SNGAN CelebA 64, NS: vanilla/DRS/Dia-GAN FID, P&R"),
-    "table2_ssgan_celeba": _exp("table2_ssgan_celeba", "SSGAN CelebA 64, NS: vanilla/DRS/Dia-GAN FID, P&R"),
-    "table3_stylegan2_ffhq": _exp("table3_stylegan2_ffhq", "StyleGAN2 FFHQ 256: vanilla vs Dia-StyleGAN2 FID, P&R"),
-    "table4_hinge_cifar10": _exp("table4_hinge_cifar10", "HingeGAN vs Dia-HingeGAN CIFAR-10 FID, IS"),
-    "table4_hinge_celeba": _exp("table4_hinge_celeba", "HingeGAN vs Dia-HingeGAN CelebA FID"),
-    "table5_colored_mnist": _exp(
-        "table5_colored_mnist", "Colored MNIST rho=99/95/90: RE of green samples, green occurrence"
-    ),
-    "table5_colored_mnist_rho95": _exp(
+_TABLE = [
+    ("figure2", "25 Gaussians: per-mode LDRM vs high-quality samples; modes covered"),
+    ("figure1e_gaussian", f"single-mode Gaussian: {_FIG1E}"),
+    ("figure1e_colored_mnist", f"Colored MNIST: {_FIG1E}"),
+    ("figure1e_mnist_fmnist", f"MNIST-FMNIST: {_FIG1E}"),
+    ("table2_sngan_cifar10", "SNGAN CIFAR-10, NS: vanilla/DRS/Dia-GAN FID, IS"),
+    ("table2_ssgan_cifar10", "SSGAN CIFAR-10, NS: vanilla/DRS/Dia-GAN FID, IS"),
+    ("table2_sngan_celeba", "SNGAN CelebA 64, NS: vanilla/DRS/Dia-GAN FID, P&R"),
+    ("table2_ssgan_celeba", "SSGAN CelebA 64, NS: vanilla/DRS/Dia-GAN FID, P&R"),
+    ("table3_stylegan2_ffhq", "StyleGAN2 FFHQ 256: vanilla vs Dia-StyleGAN2 FID, P&R"),
+    ("table4_hinge_cifar10", "HingeGAN vs Dia-HingeGAN CIFAR-10 FID, IS"),
+    ("table4_hinge_celeba", "HingeGAN vs Dia-HingeGAN CelebA FID"),
+    ("table5_colored_mnist", "Colored MNIST rho=99/95/90: RE of green samples, green occurrence"),
+    (
         "table5_colored_mnist_rho95",
         "Colored MNIST rho=95 with the official D: RE of green samples, green occurrence (issue 11 mini)",
     ),
-    "table5_mnist_fmnist": _exp("table5_mnist_fmnist", "MNIST-FMNIST rho=99/95/90: RE of FMNIST samples"),
-    "table6_celeba_attributes": _exp(
-        "table6_celeba_attributes", "CelebA minor attributes: LDRV/score W/ vs W/O, occurrence, partial recall"
-    ),
-}
+    ("table5_mnist_fmnist", "MNIST-FMNIST rho=99/95/90: RE of FMNIST samples"),
+    ("table6_celeba_attributes", "CelebA minor attributes: LDRV/score W/ vs W/O, occurrence, partial recall"),
+]
+EXPERIMENTS: dict[str, Experiment] = experiments("diagan", CONFIGS, run_protocol, _TABLE, protocol=describe)

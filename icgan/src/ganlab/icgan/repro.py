@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from ganlab.core.config import deep_merge, from_dict, load_config, save_config
-from ganlab.core.repro import Experiment
+from ganlab.core.repro import Experiment, experiments
 from ganlab.core.repro_harness import Harness, Hooks, ReproSpec, aggregate
 from ganlab.core.results import RunDir
 from ganlab.core.train.config import ExperimentConfig
@@ -191,34 +191,21 @@ def run_protocol(config: Path, scale: str, overrides: Sequence[str], run_dir: Ru
     return Harness(spec, run_dir, ICHooks(cfg, run_dir), group_by=GROUPS[cfg.experiment.kind]).run()
 
 
-def _exp(name: str, description: str, status: dict[str, str] | None = None, config: str | None = None) -> Experiment:
-    path = CONFIGS / f"{config or name}.yaml"
-    return Experiment(
-        name=name,
-        paper="icgan",
-        description=description,
-        config=path,
-        run=run_protocol,
-        status=status or {},
-        protocol=lambda scale: eval_protocol(load(path, scale)),
-    )
-
-
-EXPERIMENTS: dict[str, Experiment] = {
-    e.name: e
-    for e in [
-        _exp("table1_imagenet64", "ImageNet 64 unlabelled: uncond. BigGAN vs IC-GAN (+ DA): FID, IS, P/R/D/C"),
-        _exp("table1_imagenet128", "ImageNet 128 unlabelled: IC-GAN (+ DA)"),
-        _exp("table1_imagenet256", "ImageNet 256 unlabelled: IC-GAN ch64 (+ DA), ch96 + DA (d)"),
-        _exp("table3_imagenet64", "ImageNet 64 class-conditional: BigGAN (+ DA) vs cc-IC-GAN (+ DA)"),
-        _exp("table3_imagenet128", "ImageNet 128 class-conditional: BigGAN (+ DA) vs cc-IC-GAN (+ DA)"),
-        _exp("table3_imagenet256", "ImageNet 256 class-conditional: BigGAN / cc-IC-GAN, ch 64 and 96"),
-        _exp("table4_imagenet_lt64", "ImageNet-LT 64: BigGAN vs cc-IC-GAN, train/val FID, many/med/few FID"),
-        _exp("table2_coco128", "COCO-Stuff 128: uncond. BigGAN vs IC-GAN, train/eval FID, LPIPS"),
-        _exp("table2_coco256", "COCO-Stuff 256: uncond. BigGAN vs IC-GAN, train/eval FID, LPIPS"),
-        _exp("table2_coco128_stylegan2", "COCO-Stuff 128: uncond. StyleGAN2 vs IC-GAN (StyleGAN2)"),
-        _exp("table2_coco256_stylegan2", "COCO-Stuff 256: uncond. StyleGAN2 vs IC-GAN (StyleGAN2)"),
-        _exp("figure4", "stored instances (k-means vs random) x neighbourhood size k: FID, precision, recall"),
-        _exp("figure1", "instance sheets, class swaps (cc-IC-GAN) and transfer to another dataset's images"),
-    ]
-}
+_TABLE = [
+    ("table1_imagenet64", "ImageNet 64 unlabelled: uncond. BigGAN vs IC-GAN (+ DA): FID, IS, P/R/D/C"),
+    ("table1_imagenet128", "ImageNet 128 unlabelled: IC-GAN (+ DA)"),
+    ("table1_imagenet256", "ImageNet 256 unlabelled: IC-GAN ch64 (+ DA), ch96 + DA (d)"),
+    ("table3_imagenet64", "ImageNet 64 class-conditional: BigGAN (+ DA) vs cc-IC-GAN (+ DA)"),
+    ("table3_imagenet128", "ImageNet 128 class-conditional: BigGAN (+ DA) vs cc-IC-GAN (+ DA)"),
+    ("table3_imagenet256", "ImageNet 256 class-conditional: BigGAN / cc-IC-GAN, ch 64 and 96"),
+    ("table4_imagenet_lt64", "ImageNet-LT 64: BigGAN vs cc-IC-GAN, train/val FID, many/med/few FID"),
+    ("table2_coco128", "COCO-Stuff 128: uncond. BigGAN vs IC-GAN, train/eval FID, LPIPS"),
+    ("table2_coco256", "COCO-Stuff 256: uncond. BigGAN vs IC-GAN, train/eval FID, LPIPS"),
+    ("table2_coco128_stylegan2", "COCO-Stuff 128: uncond. StyleGAN2 vs IC-GAN (StyleGAN2)"),
+    ("table2_coco256_stylegan2", "COCO-Stuff 256: uncond. StyleGAN2 vs IC-GAN (StyleGAN2)"),
+    ("figure4", "stored instances (k-means vs random) x neighbourhood size k: FID, precision, recall"),
+    ("figure1", "instance sheets, class swaps (cc-IC-GAN) and transfer to another dataset's images"),
+]
+EXPERIMENTS: dict[str, Experiment] = experiments(
+    "icgan", CONFIGS, run_protocol, _TABLE, protocol=lambda path: lambda scale: eval_protocol(load(path, scale))
+)

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from ganlab.core.config import read_yaml, select_scale
 from ganlab.core.errors import ConfigError
-from ganlab.core.repro import Experiment, protocol_from_config
+from ganlab.core.repro import Experiment, experiments, protocol_from_config
 from ganlab.core.repro_harness import Arm, Harness, Hooks, ReproSpec, aggregate, load_spec
 from ganlab.core.results import RunDir
 from ganlab.core.train.config import ExperimentConfig
@@ -211,30 +211,18 @@ def _words(config: Path) -> Any:
     return words
 
 
-def _exp(name: str, description: str, scales: tuple[str, ...] = ("smoke", "mini", "paper")) -> Experiment:
-    config = CONFIGS / f"{name}.yaml"
-    return Experiment(
-        name=name,
-        paper="instance_selection",
-        description=description,
-        config=config,
-        run=run,
-        scales=scales,
-        protocol=_words(config),
-    )
-
-
-EXPERIMENTS: dict[str, Experiment] = {
-    "table1": _exp("table1", "Table 1: embeddings x scoring functions at 50% retention (SAGAN 64x64)"),
-    "table3": _exp("table3", "Table 3 + Figure 3: retention ratio sweep 100..10% (SAGAN 64x64, 500k iterations)"),
-    "table2": _exp("table2", "Table 2: BigGAN 128x128 ch64, full data vs 50% instance selection", ("smoke", "paper")),
-    "figure2": _exp("figure2", "Figure 2: per-class manifold density vs per-class FID of a conditional generator"),
-    "figure5": _exp("figure5", "Figure 5: truncation sweep 1.0 -> 0.1 with and without instance selection"),
-    "figure12": _exp("figure12", "Figure 12: one class's data manifold, kept data and GAN samples in one 2-D map"),
-    "mini": _exp("mini", "MNIST (5k): full vs uniform 50% vs Gaussian/PPCA/KNN 50%, in-domain features, 3 seeds"),
-    "mini_toy2d": _exp(
+_TABLE = [
+    ("table1", "Table 1: embeddings x scoring functions at 50% retention (SAGAN 64x64)"),
+    ("table3", "Table 3 + Figure 3: retention ratio sweep 100..10% (SAGAN 64x64, 500k iterations)"),
+    ("table2", "Table 2: BigGAN 128x128 ch64, full data vs 50% instance selection", {"scales": ("smoke", "paper")}),
+    ("figure2", "Figure 2: per-class manifold density vs per-class FID of a conditional generator"),
+    ("figure5", "Figure 5: truncation sweep 1.0 -> 0.1 with and without instance selection"),
+    ("figure12", "Figure 12: one class's data manifold, kept data and GAN samples in one 2-D map"),
+    ("mini", "MNIST (5k): full vs uniform 50% vs Gaussian/PPCA/KNN 50%, in-domain features, 3 seeds"),
+    (
         "mini_toy2d",
         "2-D ring of 8 modes + low-density halo: full vs uniform 50% vs Gaussian 50%, 3 seeds",
-        ("smoke", "mini"),
+        {"scales": ("smoke", "mini")},
     ),
-}
+]
+EXPERIMENTS: dict[str, Experiment] = experiments("instance_selection", CONFIGS, run, _TABLE, protocol=_words)
