@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 import os
 import signal
 from collections.abc import Callable, Iterator
@@ -115,9 +116,19 @@ def _weights(cfg: dict[str, Any], folder: Path) -> list[str]:
     return substituted
 
 
-# the real class counts of the datasets whose stand-in writer takes ``classes`` (a class-conditional model is built
-# for the real count, so the stand-in has as many classes; a config's ``model.options.num_classes`` comes first)
-REAL_CLASSES = {"imagenet": 1000, "imagenet_lt": 1000}
+# the real class counts (a class-conditional model is built for the real count, so a stand-in whose writer takes
+# ``classes`` has as many; a config's ``model.options.num_classes`` comes first). The counts also size the stand-ins
+REAL_CLASSES = {
+    "imagenet": 1000,
+    "imagenet_lt": 1000,
+    **dict.fromkeys(("mnist", "fashion_mnist", "cifar10", "svhn", "stl10"), 10),
+    "cifar100": 100,
+}
+# datasets built from another dataset's files at their root: the stand-in written is the source's
+# (Colored MNIST colours the MNIST digits it finds under its root)
+BUILT_FROM = {"colored_mnist": "mnist"}
+# items a config holds out of training (validation, test, held-out real sets)
+HELD_KEYS = ("val_size", "test_size", "holdout")
 
 
 def _classes(cfg: dict[str, Any], name: str) -> int | None:
@@ -135,17 +146,17 @@ def _datasets(cfg: dict[str, Any], folder: Path, num_for: Callable[[str], int]) 
 
     substituted = []
     for k, v, _ in list(_walk(cfg)):
-        if k != "data" or not isinstance(v, dict) or v.get("name") not in STANDINS:
+        if k != "data" or not isinstance(v, dict):
             continue
-        name = v["name"]
+        name = BUILT_FROM.get(v.get("name"), v.get("name"))
+        if name not in STANDINS:
+            continue
         root = folder / name
         options = {}
         classes = _classes(cfg, name)
         if classes and "classes" in inspect.signature(writers()[name][0]).parameters:
             options["classes"] = classes
-        # per-class selection keeps 10% of each class at the smallest retention and PPCA fits >= 2 per class:
-        # 10 items per class keep every arm's per-class subset non-empty (1 per class emptied 9 of 10 arms)
-        num = max(num_for(name), 10 * (classes or 0))
+        num = max(num_for(name), needed(cfg, classes or 0, _batch(cfg)))
         marker = root / MARKER
         done = json.loads(marker.read_text()).get("stand_ins", {}).get(name, {}) if marker.is_file() else {}
         if done.get("num") != num or done.get("options") != options or not done.get("files"):
@@ -155,6 +166,30 @@ def _datasets(cfg: dict[str, Any], folder: Path, num_for: Callable[[str], int]) 
         words = f", {classes} classes" if "classes" in options else ""
         substituted.append(f"dataset {name} (stand-in, {num} items{words})")
     return list(dict.fromkeys(substituted))
+
+
+def needed(cfg: dict[str, Any], classes: int, batch: int) -> int:
+    """The items a stand-in must hold for ``cfg`` to take every code path, derived from what the config asks:
+
+    - held out: the largest of each held-out count (``val_size``, ``test_size``, ``holdout``), summed;
+    - labelled: a class-balanced labelled set at the smallest label fraction needs ``classes / fraction`` items;
+    - per class: a per-class Gaussian / PPCA fits >= 2 items of a class and per-class selection keeps
+      ``retention_ratio`` percent of each, so a class needs ``max(2, ceil(1 / (smallest retention / 100)))``;
+    - training: two batches survive the smallest retention.
+    """
+    held: dict[str, int] = {}
+    fractions, retentions = [1.0], [100.0]
+    for k, v, _ in _walk(cfg):
+        number = isinstance(v, (int, float)) and not isinstance(v, bool)
+        if k in HELD_KEYS and number and v > 0:
+            held[k] = max(held.get(k, 0), int(v))
+        elif k in ("label_fraction", "label_fractions"):
+            fractions += [float(f) for f in (v if isinstance(v, list) else [v]) if f]
+        elif k == "retention_ratio" and number and v > 0:
+            retentions.append(float(v))
+    keep = min(retentions) / 100
+    train = max(math.ceil(2 * batch / keep), math.ceil(classes / min(fractions)), classes * max(2, math.ceil(1 / keep)))
+    return sum(held.values()) + train
 
 
 def _batch(cfg: dict[str, Any]) -> int:
@@ -171,9 +206,7 @@ def prepared(cfg: dict[str, Any], cache: Path) -> Iterator[tuple[dict[str, Any],
     from ganlab.core.features import weights as W
 
     cfg = copy.deepcopy(cfg)
-    batch = _batch(cfg)
-    # enough items that the smallest subset (a 10% retention) still fills a batch
-    substituted = _datasets(cfg, cache / "data", lambda name: max(default_num(name), 16 * batch))
+    substituted = _datasets(cfg, cache / "data", default_num)
     folder = (cache / "weights").resolve()
     substituted += _weights(cfg, folder)
     original = W.check_sha256
