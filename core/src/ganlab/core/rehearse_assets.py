@@ -37,8 +37,63 @@ def _tv(builder: str, prefix: str = "", wrap: str | None = None, **kwargs: Any) 
     return state
 
 
+def _swav() -> Any:
+    """SwAV's checkpoint: a DistributedDataParallel ResNet-50 (``module.`` keys, no ``fc``) with its projection head
+    (2048 -> 2048, BN, -> 128) and 3,000 prototypes."""
+    import torch
+
+    sd = {f"module.{k}": v for k, v in _tv("resnet50")().items() if not k.startswith("fc.")}
+    head = {
+        "projection_head.0.weight": (2048, 2048),
+        "projection_head.0.bias": (2048,),
+        "projection_head.1.weight": (2048,),
+        "projection_head.1.bias": (2048,),
+        "projection_head.1.running_mean": (2048,),
+        "projection_head.1.running_var": (2048,),
+        "projection_head.3.weight": (128, 2048),
+        "projection_head.3.bias": (128,),
+        "prototypes.weight": (3000, 128),
+    }
+    sd.update({f"module.{k}": torch.randn(shape) * 0.01 for k, shape in head.items()})
+    sd["module.projection_head.1.num_batches_tracked"] = torch.tensor(0)
+    return sd
+
+
+def _clean_fid_inception() -> Any:
+    """clean-fid's TorchScript Inception: the interface of the real file (``layers(x)`` -> 2048-d pool of a [-1, 1]
+    299 image; ``forward(x, return_features, no_output_bias)`` on [0, 255], 1,008 softmax outputs), torchvision's
+    Inception-v3 trunk with random values (the real file's graph is TensorFlow's, which is not rebuilt here)."""
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+    from torchvision.models import inception_v3
+
+    net = inception_v3(weights=None, aux_logits=False, init_weights=False)
+    names = "Conv2d_1a_3x3 Conv2d_2a_3x3 Conv2d_2b_3x3 maxpool1 Conv2d_3b_1x1 Conv2d_4a_3x3 maxpool2 Mixed_5b Mixed_5c "
+    names += "Mixed_5d Mixed_6a Mixed_6b Mixed_6c Mixed_6d Mixed_6e Mixed_7a Mixed_7b Mixed_7c avgpool"
+    trunk = nn.Sequential(*(getattr(net, n) for n in names.split()))
+
+    class Inception(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layers = trunk
+            self.output = nn.Linear(2048, 1008)
+
+        def forward(self, x: torch.Tensor, return_features: bool = False, no_output_bias: bool = False):
+            x = F.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False)
+            feats = self.layers((x - 128) / 128).flatten(1)
+            if return_features:
+                return feats
+            logits = feats @ self.output.weight.t() if no_output_bias else self.output(feats)
+            return F.softmax(logits, dim=1)
+
+    return torch.jit.script(Inception().eval())
+
+
 # extractor name -> (weights file names (any one will do), the state the real file holds, with random values)
 FAKE_WEIGHTS: dict[str, tuple[list[str], Callable[[], Any]]] = {
+    "inception": (["inception-2015-12-05.pt"], _clean_fid_inception),
+    "swav": (["swav_800ep_pretrain.pth.tar"], _swav),
     "inception_torchvision": (
         ["inception_v3_google-0cc3c7bd.pth"],
         _tv("inception_v3", aux_logits=True, init_weights=False),
@@ -110,7 +165,11 @@ def _weights(cfg: dict[str, Any], folder: Path) -> list[str]:
             import torch
 
             tmp = target.with_name(target.name + ".tmp")
-            torch.save(state(), tmp)
+            value = state()
+            if isinstance(value, torch.jit.ScriptModule):  # a TorchScript file (clean-fid's Inception)
+                value.save(str(tmp))
+            else:
+                torch.save(value, tmp)
             tmp.replace(target)
         substituted.append(f"{name} weights (random values, the real keys and shapes)")
     return substituted
