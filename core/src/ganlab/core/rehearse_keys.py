@@ -54,6 +54,8 @@ class Clock:
 
 # package -> its clocks; a key on a clock is not a step point
 CLOCKS: dict[str, tuple[Clock, ...]] = {
+    # the in-domain classifier behind ``classifier:auto`` embeddings and evaluation networks
+    "instance_selection": (Clock(("classifier", "epochs"), rehearse=2),),
     # Dia-GAN's convolutional auto-encoder behind the reconstruction error (Table 5)
     "diagan": (Clock(("experiment", "cae_epochs"), rehearse=2),),
     "gold": (
