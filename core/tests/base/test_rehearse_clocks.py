@@ -85,3 +85,23 @@ def test_stand_in_size_is_what_the_config_needs():
 def test_package_names_as_entry_points_spell_them():
     assert package_key("multigan-boosting") == package_key("multigan_boosting") == package_key("multigan")
     assert package_key("instance-selection") == "instance_selection"
+
+
+def test_committed_table_marks_only_its_exact_config_rehearsed(tmp_path):
+    import json
+
+    import yaml
+
+    from ganlab.core.rehearse import config_hash, rehearsed
+
+    config = tmp_path / "exp.yaml"
+    config.write_text(yaml.safe_dump({"train": {"steps": 100}, "scales": {"paper": {}}}))
+    table = tmp_path / "rehearsal.json"
+    row = {"experiment": "pkg/exp", "config_hash": config_hash(config), "passed": True}
+    table.write_text(json.dumps({"rehearsals": [row]}))
+    empty_cache = tmp_path / "cache"
+    assert rehearsed(config, empty_cache, committed=table)
+    config.write_text(yaml.safe_dump({"train": {"steps": 200}, "scales": {"paper": {}}}))  # the config changed
+    assert not rehearsed(config, empty_cache, committed=table)
+    table.write_text(json.dumps({"rehearsals": [{**row, "config_hash": config_hash(config), "passed": False}]}))
+    assert not rehearsed(config, empty_cache, committed=table)
