@@ -40,6 +40,14 @@ def test_gold_epochs_are_a_clock_of_their_own():
     assert got["experiment"]["seeds"] == [1] and got["experiment"]["label_fractions"] == [0.01, 1.0]
 
 
+def test_gold_epoch_size_left_at_its_default_is_written_out():
+    raw = {"run": {"train": {"steps": 1, "batch_size": 64}, "method": {"options": {"epochs": 20}}}}
+    got = derive_rehearsal(raw, "gold", batch=4)
+    # per_epoch (default 10,000 items) is not in the config: the rehearsal writes two batches of 64
+    o = got["run"]["method"]["options"]
+    assert (o["epochs"], o["per_epoch"]) == (4, 128)
+
+
 def test_classifier_milestones_stay_ordered_inside_their_epochs():
     raw = {"classifier": {"epochs": 180, "iters_per_epoch": 400, "milestones": [100, 150]}, "data": {"val_size": 5000}}
     got = derive_rehearsal(raw, "multigan-boosting", n_eval=32)

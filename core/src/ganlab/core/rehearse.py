@@ -242,11 +242,18 @@ def _shrink_clocks(cfg: dict[str, Any], clocks: tuple[Clock, ...], n_eval: int, 
             _set(cfg, length_path, table[total])
             for p, v in pts:
                 _set(cfg, p, table[v])
+            for key, rule in c.sizes:  # a unit size the config leaves at its default is written out
+                if key[: len(c.length) - 1] == c.length[:-1] and key[-1] not in _get(cfg, length_path[:-1]):
+                    _set(cfg, (*length_path[:-1], key[-1]), _unit(rule, n_eval, batch))
         for key, rule in c.sizes:
             for p, v in leaves:
                 if _ends(p, key) and _is_int(v) and v > 0:
-                    n = n_eval if rule == "n_eval" else int(rule.split(":")[-1]) * (batch if ":" in rule else 1)
-                    _set(cfg, p, min(v, n))
+                    _set(cfg, p, min(v, _unit(rule, n_eval, batch)))
+
+
+def _unit(rule: str, n_eval: int, batch: int) -> int:
+    """A clock's unit size: ``n_eval``, ``batches:k`` (k rehearsal batches) or a number."""
+    return n_eval if rule == "n_eval" else int(rule.split(":")[-1]) * (batch if ":" in rule else 1)
 
 
 def _materialise_defaults(cfg: dict[str, Any], package: str | None) -> None:
