@@ -61,7 +61,7 @@ def test_nested_gan_config_is_rehearsed_through_overrides():
         "gan": {"config": "biggan32_cifar_multigan", "overrides": ["optim.n_dis=5"]},
         "experiment": {"eval_every": 5000},
     }
-    got = derive_rehearsal(raw, "multigan", steps=24, batch=4, max_evals=2)
+    got = derive_rehearsal(raw, "multigan", steps=24, n_eval=32, batch=4, max_evals=2)
     # the shipped config: steps 100000, log 100, ema.start / sample / checkpoint 2000, batch 64; with the
     # protocol's eval_every 5000 (a periodic evaluation: raised to ceil(24 / 2) = 12). Map by 24 / 100000:
     # 100 -> 0 -> 1; 2000 -> 0 -> 2 (after 1); 5000 -> max(0, 12) = 12; 100000 -> 24
@@ -75,6 +75,7 @@ def test_nested_gan_config_is_rehearsed_through_overrides():
             "train.log_every=1",
             "train.sample_every=2",
             "train.checkpoint_every=2",
+            "eval.n_fake=32",  # the periodic evaluation's default 10,000 samples, written out and shrunk
         ]
     )
 

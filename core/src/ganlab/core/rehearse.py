@@ -57,6 +57,7 @@ from ganlab.core.rehearse_keys import (
     ROW_KEYS,
     SCHEDULE_KEYS,
     SEED_KEYS,
+    STEPS_FROM_CLOCK,
     Clock,
     register_schedule_keys,
 )
@@ -155,6 +156,7 @@ def derive_rehearsal(
     batch = None if package in PAPER_BATCH else batch
     _materialise_defaults(cfg, package)
     nested = _graft_nested(cfg, package)
+    _materialise_eval_size(cfg)
     clocks = CLOCKS.get(package or "", ())
     on_clock = {p for p, _ in _clock_leaves(cfg, clocks)}
     points = {p: v for p, v in schedule_points(cfg, package).items() if p not in on_clock}
@@ -270,6 +272,23 @@ def _materialise_defaults(cfg: dict[str, Any], package: str | None) -> None:
             section["capacity"] = {**keys, **(section.get("capacity") or {})}
 
 
+def _materialise_eval_size(node: Any) -> None:
+    """Every training config (a section with ``train.steps``) states ``eval.n_fake``, so that its periodic
+    evaluations shrink too: a protocol may switch them on at run time (multigan's best-G choice by IS), and the
+    default of 10,000 samples made one evaluation take over 40 minutes on a CPU."""
+    from ganlab.core.train.config import EvalConfig
+
+    if not isinstance(node, dict):
+        return
+    train = node.get("train")
+    if isinstance(train, dict) and _is_int(train.get("steps")):
+        ev = node.setdefault("eval", {})
+        if isinstance(ev, dict):
+            ev.setdefault("n_fake", EvalConfig().n_fake)
+    for v in node.values():
+        _materialise_eval_size(v)
+
+
 def _graft_nested(cfg: dict[str, Any], package: str | None) -> dict[Path_, dict[str, Any]]:
     """Put each nested training config (its paper scale, its overrides applied) into ``cfg`` under ``_nested`` so
     that one schedule map covers both; returns the originals by section path."""
@@ -288,6 +307,13 @@ def _graft_nested(cfg: dict[str, Any], package: str | None) -> dict[Path_, dict[
     return out
 
 
+def _lookup(node: Any, path: Path_) -> Any:
+    try:
+        return _get(node, path)
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
 def _ungraft_nested(cfg: dict[str, Any], nested: dict[Path_, dict[str, Any]]) -> None:
     """Turn each grafted config's changed leaves into overrides of its section (``a.b=value``)."""
     for path, original in nested.items():
@@ -296,7 +322,7 @@ def _ungraft_nested(cfg: dict[str, Any], nested: dict[Path_, dict[str, Any]]) ->
         extra = [
             f"{'.'.join(map(str, p))}={json.dumps(v)}"
             for p, v in _leaves(derived)
-            if all(isinstance(x, str) for x in p) and _get(original, p) != v
+            if all(isinstance(x, str) for x in p) and _lookup(original, p) != v
         ]
         section["overrides"] = [*(section.get("overrides") or []), *extra]
 
@@ -496,7 +522,9 @@ def rehearse(
 
             (run_path / "rehearsal_error.txt").write_text(traceback.format_exc())
     result.wall_s = time.time() - start
-    planned = _train_steps(schedule_points(cfg, key.split("/")[0]))
+    # a package whose train.steps follows a clock (GOLD: epochs x steps per epoch of the data) plans no step count
+    clocked = _package(key.split("/")[0]) in STEPS_FROM_CLOCK
+    planned = None if clocked else _train_steps(schedule_points(cfg, key.split("/")[0]))
     if run_path.exists():
         result.phases = _phases(run_path, records, planned)
         if result.passed and planned and result.phases["trainings"] and result.phases["steps_reached"] != planned:

@@ -15,6 +15,7 @@ __all__ = [
     "ROW_KEYS",
     "SCHEDULE_KEYS",
     "SEED_KEYS",
+    "STEPS_FROM_CLOCK",
     "Clock",
     "package_key",
     "register_schedule_keys",
@@ -85,6 +86,8 @@ CLOCKS: dict[str, tuple[Clock, ...]] = {
 # packages whose rehearsal keeps the paper's batch: GOLD's epoch is the whole training stream when that exceeds
 # ``per_epoch``, so a stand-in epoch is a few steps at the paper's 128 and hundreds at a batch of 4
 PAPER_BATCH = ("gold",)
+# packages whose train.steps is resolved from a clock when the run is built (1 is a placeholder in their configs)
+STEPS_FROM_CLOCK = ("gold",)
 # package -> sections naming a nested core training config (``config``) and its ``overrides`` list: the nested
 # config's paper scale is rehearsed with the rest (its shrunk keys become overrides)
 NESTED: dict[str, tuple[str, ...]] = {"multigan": ("gan",)}
