@@ -435,16 +435,14 @@ class Rehearsal:
 
 def _batch_note(raw: dict[str, Any], cfg: dict[str, Any], package: str, derive: dict[str, Any]) -> str:
     """The batch per process of the rehearsal against the paper's, and why."""
-    from ganlab.core.config import select_scale
-
-    paper = select_scale(raw, "paper") if "scales" in raw else raw
+    paper = derive_rehearsal(raw, package, **{**derive, "batch": None})  # the same, with the paper's batch
 
     def sizes(c: dict[str, Any]) -> list[int]:
-        return [v for p, v in _leaves(c) if _names(p)[-2:] == ["train", "batch_size"] and _is_int(v)]
+        out = [v for p, v in _leaves(c) if _names(p)[-2:] == ["train", "batch_size"] and _is_int(v)]
+        overrides = [v for _, v in _leaves(c) if isinstance(v, str) and v.startswith("train.batch_size=")]
+        return out + [int(o.split("=", 1)[1]) for o in overrides]  # a nested training config's
 
     got, want = sizes(cfg), sizes(paper)
-    overrides = [o for p, v in _leaves(cfg) if isinstance(v, str) and (o := v).startswith("train.batch_size=")]
-    got += [int(o.split("=", 1)[1]) for o in overrides]
     if not got:
         return "the paper's (no train.batch_size)"
     if _package(package) in PAPER_BATCH or derive.get("batch", 4) is None or got == want:
