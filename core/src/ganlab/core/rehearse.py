@@ -435,7 +435,10 @@ class Rehearsal:
 
 def _batch_note(raw: dict[str, Any], cfg: dict[str, Any], package: str, derive: dict[str, Any]) -> str:
     """The batch per process of the rehearsal against the paper's, and why."""
-    paper = derive_rehearsal(raw, package, **{**derive, "batch": None})  # the same, with the paper's batch
+    from ganlab.core.config import select_scale
+
+    paper = select_scale(raw, "paper") if "scales" in raw else copy.deepcopy(raw)
+    _graft_nested(paper, _package(package))  # a nested training config's batch counts too
 
     def sizes(c: dict[str, Any]) -> list[int]:
         out = [v for p, v in _leaves(c) if _names(p)[-2:] == ["train", "batch_size"] and _is_int(v)]
