@@ -36,6 +36,8 @@ def test_gold_epochs_are_a_clock_of_their_own():
     # the fitting-capacity protocol (40 epochs of 10,000, lr step at 20) is written out and shrunk: 2 epochs, the
     # step at round(20 * 2 / 40) = 1, n_eval samples per epoch
     assert got["experiment"]["capacity"] == {"epochs": 2, "samples_per_epoch": 32, "step_every": 1}
+    # the rejection bank and its statistics (50,000 by default, not in the config) are written as n_eval
+    assert (got["experiment"]["n_bank"], got["experiment"]["n_stats"], got["experiment"]["fid_n"]) == (32, 32, 32)
     # one seed; the label-fraction rows keep the first and the last
     assert got["experiment"]["seeds"] == [1] and got["experiment"]["label_fractions"] == [0.01, 1.0]
 

@@ -51,6 +51,7 @@ from ganlab.core.rehearse_keys import (
     _SUFFIXES,
     CLOCKS,
     COUNT_KEYS,
+    IMPLICIT_COUNTS,
     NESTED,
     PACKAGE_COUNT_KEYS,
     PAPER_BATCH,
@@ -191,6 +192,11 @@ def derive_rehearsal(
             _set(cfg, path, v[:seeds])
         elif path[-1] in ROW_KEYS.get(package or "", ()) and len(v) > 2:
             _set(cfg, path, [v[0], v[-1]])
+    for section, keys in IMPLICIT_COUNTS.get(package or "", {}).items():
+        node = _lookup(cfg, section)
+        if isinstance(node, dict):
+            for k in keys:
+                node.setdefault(k, n_eval)
     _shrink_clocks(cfg, clocks, n_eval, _rehearsal_batch(cfg))
     _ungraft_nested(cfg, nested)
     return cfg

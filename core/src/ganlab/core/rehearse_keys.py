@@ -9,6 +9,7 @@ from dataclasses import dataclass
 __all__ = [
     "CLOCKS",
     "COUNT_KEYS",
+    "IMPLICIT_COUNTS",
     "NESTED",
     "PACKAGE_COUNT_KEYS",
     "PAPER_BATCH",
@@ -34,6 +35,11 @@ PACKAGE_COUNT_KEYS: dict[str, tuple[str, ...]] = {
     "gold": ("n_bank", "n_stats", "fid_n", "figure_samples", "query_batch_size", "snapshot"),
     # the classifiers' held-out validation and test draws are evaluation sets too
     "multigan": ("fixed_size", "n_classify", "n_per_gan", "val_size", "test_size"),
+}
+# package -> {section: evaluation counts written as the rehearsal's count when the config leaves them at their
+# defaults} (GOLD's 50,000-sample rejection bank and its statistics, scored whole by FID)
+IMPLICIT_COUNTS: dict[str, dict[tuple[str, ...], tuple[str, ...]]] = {
+    "gold": {("experiment",): ("n_bank", "n_stats", "fid_n")},
 }
 # seed lists (repetitions of the same code path) keep their first ``seeds`` entries
 SEED_KEYS = ("seeds", "sample_seeds")
