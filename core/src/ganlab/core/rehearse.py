@@ -46,24 +46,23 @@ __all__ = [
     "schedule_points",
 ]
 
-# package -> {key: None (a step count) | the key whose period it counts (a count of records)}
-SCHEDULE_KEYS: dict[str, dict[str, str | None]] = {
-    # Dia-GAN: phase 1 length and the record cadence are steps; the LDR window is a number of records
-    "diagan": {"phase1_steps": None, "record_every": None, "window": "record_every"},
-}
-# evaluation sample counts (any package); ``n`` only inside a ``reference`` section
-COUNT_KEYS = ("n_fake", "n_real", "n_samples", "num_samples", "samples_per_class", "manifold_samples")
-_SUFFIXES = ("_steps", "_every", "_start")
-_NAMES = ("steps", "every", "start")
-
-
-def register_schedule_keys(package: str, steps: tuple[str, ...] = (), counts: dict[str, str] | None = None) -> None:
-    """Declare a package's schedule keys whose names the generic rule misses: ``steps`` are step counts,
-    ``counts`` map a key counting records to the key holding the record period."""
-    table = SCHEDULE_KEYS.setdefault(package, {})
-    table.update(dict.fromkeys(steps))
-    table.update(counts or {})
-
+from ganlab.core.rehearse_keys import (
+    _NAMES,
+    _SUFFIXES,
+    CLOCKS,
+    COUNT_KEYS,
+    IMPLICIT_COUNTS,
+    NESTED,
+    PACKAGE_COUNT_KEYS,
+    PAPER_BATCH,
+    ROW_KEYS,
+    SCHEDULE_KEYS,
+    SEED_KEYS,
+    STEPS_FROM_CLOCK,
+    Clock,
+    register_schedule_keys,
+)
+from ganlab.core.rehearse_keys import package_key as _package
 
 # ------------------------------------------------------------------------------------------------ walking
 Path_ = tuple[Any, ...]
@@ -102,7 +101,7 @@ def _names(path: Path_) -> list[str]:
 
 def schedule_points(cfg: dict[str, Any], package: str | None = None) -> dict[Path_, int]:
     """Every step-valued schedule key (path -> paper value > 0) in a scale-selected config."""
-    declared = SCHEDULE_KEYS.get(package or "", {})
+    declared = SCHEDULE_KEYS.get(_package(package) or "", {})
     out = {}
     for path, v in _leaves(cfg):
         key = path[-1] if path and isinstance(path[-1], str) else None
@@ -118,7 +117,9 @@ def schedule_points(cfg: dict[str, Any], package: str | None = None) -> dict[Pat
 
 def _periodic_eval(path: Path_) -> bool:
     names = _names(path)
-    return names[-1] == "every" and len(names) > 1 and names[-2] in ("eval", "checkpoint")
+    return names[-1] == "eval_every" or (
+        names[-1] == "every" and len(names) > 1 and names[-2] in ("eval", "checkpoint")
+    )
 
 
 def _train_steps(points: dict[Path_, int]) -> int | None:
@@ -145,13 +146,21 @@ def derive_rehearsal(
     n_eval: int = 32,
     batch: int | None = 4,
     max_evals: int = 2,
+    seeds: int | None = 1,
 ) -> dict[str, Any]:
     """The ``rehearse`` config of a raw experiment config (``read_yaml``'s output, ``scales`` included): its
     ``paper`` scale with the schedule, evaluation sizes and batch shrunk as the module docstring says."""
     from ganlab.core.config import select_scale
 
     cfg = select_scale(raw, "paper") if "scales" in raw else copy.deepcopy(raw)
-    points = schedule_points(cfg, package)
+    package = _package(package)
+    batch = None if package in PAPER_BATCH else batch
+    _materialise_defaults(cfg, package)
+    nested = _graft_nested(cfg, package)
+    _materialise_eval_size(cfg)
+    clocks = CLOCKS.get(package or "", ())
+    on_clock = {p for p, _ in _clock_leaves(cfg, clocks)}
+    points = {p: v for p, v in schedule_points(cfg, package).items() if p not in on_clock}
     declared = SCHEDULE_KEYS.get(package or "", {})
     counts = {
         p: v for p, v in _leaves(cfg) if p and isinstance(p[-1], str) and declared.get(p[-1]) and _is_int(v) and v > 0
@@ -174,11 +183,154 @@ def derive_rehearsal(
         names = _names(path)
         if not names or not _is_int(v) or v <= 0:
             continue
-        if names[-1] in COUNT_KEYS or names[-2:] == ["reference", "n"]:
+        if names[-1] in COUNT_KEYS + PACKAGE_COUNT_KEYS.get(package or "", ()) or names[-2:] == ["reference", "n"]:
             _set(cfg, path, min(v, n_eval))
         elif batch is not None and names[-2:] == ["train", "batch_size"]:
             _set(cfg, path, min(v, batch))
+    for path, v in list(_leaves_lists(cfg)):
+        if path[-1] in SEED_KEYS and seeds is not None:
+            _set(cfg, path, v[:seeds])
+        elif path[-1] in ROW_KEYS.get(package or "", ()) and len(v) > 2:
+            _set(cfg, path, [v[0], v[-1]])
+    for section, keys in IMPLICIT_COUNTS.get(package or "", {}).items():
+        node = _lookup(cfg, section)
+        if isinstance(node, dict):
+            for k in keys:
+                node.setdefault(k, n_eval)
+    _shrink_clocks(cfg, clocks, n_eval, _rehearsal_batch(cfg))
+    _ungraft_nested(cfg, nested)
     return cfg
+
+
+def _leaves_lists(node: Any, path: Path_ = ()) -> Iterator[tuple[Path_, list[Any]]]:
+    """(path, list) for every non-empty list under a string key."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if isinstance(v, list) and v and isinstance(k, str):
+                yield (*path, k), v
+            else:
+                yield from _leaves_lists(v, (*path, k))
+
+
+def _ends(path: Path_, suffix: tuple[str, ...]) -> bool:
+    return tuple(_names(path)[-len(suffix) :]) == suffix
+
+
+def _clock_leaves(cfg: dict[str, Any], clocks: tuple[Clock, ...]) -> Iterator[tuple[Path_, Clock]]:
+    """Every leaf (and every int of a listed point such as milestones) on one of ``clocks``."""
+    for path, _ in _leaves(cfg):
+        for c in clocks:
+            keys = (c.length, *c.points, *(k for k, _ in c.sizes))
+            if any(_ends(path, k) or (isinstance(path[-1], int) and _ends(path[:-1], k)) for k in keys):
+                yield path, c
+
+
+def _rehearsal_batch(cfg: dict[str, Any]) -> int:
+    sizes = [v for p, v in _leaves(cfg) if _names(p)[-2:] == ["train", "batch_size"] and _is_int(v)]
+    return max(sizes, default=1)
+
+
+def _shrink_clocks(cfg: dict[str, Any], clocks: tuple[Clock, ...], n_eval: int, batch: int) -> None:
+    """Each clock: its length becomes ``clock.rehearse`` units and its points go through the same monotone map as
+    step points (order and equality kept; 0 still means off); its unit sizes shrink to a few batches."""
+    leaves = list(_leaves(cfg))
+    for c in clocks:
+        lengths = [(p, v) for p, v in leaves if _ends(p, c.length) and _is_int(v) and v > 0]
+        for length_path, total in lengths:
+            section = length_path[: -len(c.length)]  # the points of this length lie in the same section
+            pts = [
+                (p, v)
+                for p, v in leaves
+                if p[: len(section)] == section
+                and _is_int(v)
+                and v > 0
+                and any(_ends(p, k) or (isinstance(p[-1], int) and _ends(p[:-1], k)) for k in c.points)
+            ]
+            table = _monotone_map([total, *(v for _, v in pts)], total, c.rehearse, {})
+            _set(cfg, length_path, table[total])
+            for p, v in pts:
+                _set(cfg, p, table[v])
+            for key, rule in c.sizes:  # a unit size the config leaves at its default is written out
+                if key[: len(c.length) - 1] == c.length[:-1] and key[-1] not in _get(cfg, length_path[:-1]):
+                    _set(cfg, (*length_path[:-1], key[-1]), _unit(rule, n_eval, batch))
+        for key, rule in c.sizes:
+            for p, v in leaves:
+                if _ends(p, key) and _is_int(v) and v > 0:
+                    _set(cfg, p, min(v, _unit(rule, n_eval, batch)))
+
+
+def _unit(rule: str, n_eval: int, batch: int) -> int:
+    """A clock's unit size: ``n_eval``, ``batches:k`` (k rehearsal batches) or a number."""
+    return n_eval if rule == "n_eval" else int(rule.split(":")[-1]) * (batch if ":" in rule else 1)
+
+
+def _materialise_defaults(cfg: dict[str, Any], package: str | None) -> None:
+    """Write the defaults a package's clock shrinks where the config leaves them implicit (GOLD's fitting-capacity
+    protocol: 40 epochs of 10,000 samples, lr step at 20), so that the rehearsal shrinks them too."""
+    if package != "gold":
+        return
+    from ganlab.core.features.classifier import PROTOCOLS
+
+    proto = PROTOCOLS["gold"]
+    keys = {"epochs": proto.epochs, "samples_per_epoch": proto.samples_per_epoch, "step_every": proto.step_every}
+    for section in (cfg.get("experiment"), cfg.get("run", {}).get("method", {}).get("options")):
+        if isinstance(section, dict):
+            section["capacity"] = {**keys, **(section.get("capacity") or {})}
+
+
+def _materialise_eval_size(node: Any) -> None:
+    """Every training config (a section with ``train.steps``) states ``eval.n_fake``, so that its periodic
+    evaluations shrink too: a protocol may switch them on at run time (multigan's best-G choice by IS), and the
+    default of 10,000 samples made one evaluation take over 40 minutes on a CPU."""
+    from ganlab.core.train.config import EvalConfig
+
+    if not isinstance(node, dict):
+        return
+    train = node.get("train")
+    if isinstance(train, dict) and _is_int(train.get("steps")):
+        ev = node.setdefault("eval", {})
+        if isinstance(ev, dict):
+            ev.setdefault("n_fake", EvalConfig().n_fake)
+    for v in node.values():
+        _materialise_eval_size(v)
+
+
+def _graft_nested(cfg: dict[str, Any], package: str | None) -> dict[Path_, dict[str, Any]]:
+    """Put each nested training config (its paper scale, its overrides applied) into ``cfg`` under ``_nested`` so
+    that one schedule map covers both; returns the originals by section path."""
+    from ganlab.core.config import apply_overrides, read_yaml, select_scale
+    from ganlab.core.train.config import resolve_config
+
+    out = {}
+    for name in NESTED.get(package or "", ()):
+        section = cfg.get(name)
+        if not isinstance(section, dict) or not isinstance(section.get("config"), str):
+            continue
+        nested = select_scale(read_yaml(resolve_config(section["config"])), "paper")
+        nested = apply_overrides(nested, list(section.get("overrides") or []))
+        section["_nested"] = copy.deepcopy(nested)
+        out[(name,)] = nested
+    return out
+
+
+def _lookup(node: Any, path: Path_) -> Any:
+    try:
+        return _get(node, path)
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
+def _ungraft_nested(cfg: dict[str, Any], nested: dict[Path_, dict[str, Any]]) -> None:
+    """Turn each grafted config's changed leaves into overrides of its section (``a.b=value``)."""
+    for path, original in nested.items():
+        section = _get(cfg, path)
+        derived = section.pop("_nested")
+        extra = [
+            f"{'.'.join(map(str, p))}={json.dumps(v)}"
+            for p, v in _leaves(derived)
+            if all(isinstance(x, str) for x in p) and _lookup(original, p) != v
+        ]
+        section["overrides"] = [*(section.get("overrides") or []), *extra]
 
 
 def _has_period(cfg: dict[str, Any], path: Path_, declared: dict[str, str | None]) -> bool:
@@ -211,13 +363,29 @@ def _read_records(cache_dir: str | Path | None) -> dict[str, Any]:
         return {}
 
 
-def rehearsed(config: str | Path, cache_dir: str | Path | None = None) -> bool:
-    """Whether this exact paper config (by hash) has a passed rehearsal on record."""
+# the rehearsals committed with the repository (``benchmarks/results/rehearsal``), found beside the source tree
+COMMITTED = Path(__file__).resolve().parents[4] / "benchmarks" / "results" / "rehearsal" / "rehearsal.json"
+
+
+def committed_records(path: str | Path | None = None) -> dict[str, Any]:
+    """The committed rehearsal table by config hash (empty when the file is absent, e.g. an installed wheel)."""
+    try:
+        rows = json.loads(Path(path or COMMITTED).read_text())["rehearsals"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return {r["config_hash"]: r for r in rows if isinstance(r, dict) and "config_hash" in r}
+
+
+def rehearsed(config: str | Path, cache_dir: str | Path | None = None, committed: str | Path | None = None) -> bool:
+    """Whether this exact paper config (by hash) has a passed rehearsal on record: in this machine's records under
+    ``cache_dir`` or in the committed table (``committed``, default :data:`COMMITTED`)."""
     try:
         key = config_hash(config)
     except Exception:  # an unreadable config was never rehearsed
         return False
-    return bool(_read_records(cache_dir).get(key, {}).get("passed"))
+    local = _read_records(cache_dir).get(key)
+    record = local if local is not None else committed_records(committed).get(key, {})
+    return bool(record.get("passed"))
 
 
 def _record(result: Rehearsal, cache_dir: str | Path | None) -> None:
@@ -227,8 +395,13 @@ def _record(result: Rehearsal, cache_dir: str | Path | None) -> None:
     records[result.config_hash] = {
         "experiment": result.key,
         "passed": result.passed,
+        "status": result.status,
         "wall_s": round(result.wall_s, 1),
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "batch": result.batch,
+        "phases": result.phases,
+        "substituted": result.substituted,
+        "error": result.error,
     }
     atomic_write_text(_records_file(cache_dir) / "rehearsals.json", json.dumps(records, indent=2, sort_keys=True))
 
@@ -246,6 +419,7 @@ class Rehearsal:
     phases: dict[str, Any] = field(default_factory=dict)
     error: str = ""
     substituted: list[str] = field(default_factory=list)
+    batch: str = ""  # the batch per process used, and why
 
     @property
     def passed(self) -> bool:
@@ -263,6 +437,26 @@ class Rehearsal:
         if self.error:
             parts.append(self.error)
         return " | ".join(parts)
+
+
+def _batch_note(raw: dict[str, Any], cfg: dict[str, Any], package: str, derive: dict[str, Any]) -> str:
+    """The batch per process of the rehearsal against the paper's, and why."""
+    from ganlab.core.config import select_scale
+
+    paper = select_scale(raw, "paper") if "scales" in raw else copy.deepcopy(raw)
+    _graft_nested(paper, _package(package))  # a nested training config's batch counts too
+
+    def sizes(c: dict[str, Any]) -> list[int]:
+        out = [v for p, v in _leaves(c) if _names(p)[-2:] == ["train", "batch_size"] and _is_int(v)]
+        overrides = [v for _, v in _leaves(c) if isinstance(v, str) and v.startswith("train.batch_size=")]
+        return out + [int(o.split("=", 1)[1]) for o in overrides]  # a nested training config's
+
+    got, want = sizes(cfg), sizes(paper)
+    if not got:
+        return "the paper's (no train.batch_size)"
+    if _package(package) in PAPER_BATCH or derive.get("batch", 4) is None or got == want:
+        return f"{max(got)} (the paper's)"
+    return f"{max(got)} (paper {max(want, default='?')}; the cap that keeps batch statistics, for time)"
 
 
 def _phases(run_dir: Path, records: list[dict[str, Any]], planned: int | None) -> dict[str, Any]:
@@ -307,11 +501,12 @@ def rehearse(
         return Rehearsal(key, "pending", error=exp.status.get("paper", "no paper scale"))
     cache = _records_file(cache_dir)
     digest = config_hash(exp.config)
-    cfg = derive_rehearsal(read_yaml(exp.config), key.split("/")[0], **derive)
+    raw = read_yaml(exp.config)
+    cfg = derive_rehearsal(raw, key.split("/")[0], **derive)
     out = Path(out_dir) if out_dir is not None else cache / "runs"
     run_path = out / key / digest
     start = time.time()
-    result = Rehearsal(key, "fail", config_hash=digest)
+    result = Rehearsal(key, "fail", config_hash=digest, batch=_batch_note(raw, cfg, key.split("/")[0], derive))
     records: list[dict[str, Any]] = []
     try:
         with time_limit(timeout_s), prepared(cfg, cache) as (config_dict, substituted):
@@ -334,7 +529,9 @@ def rehearse(
 
             (run_path / "rehearsal_error.txt").write_text(traceback.format_exc())
     result.wall_s = time.time() - start
-    planned = _train_steps(schedule_points(cfg, key.split("/")[0]))
+    # a package whose train.steps follows a clock (GOLD: epochs x steps per epoch of the data) plans no step count
+    clocked = _package(key.split("/")[0]) in STEPS_FROM_CLOCK
+    planned = None if clocked else _train_steps(schedule_points(cfg, key.split("/")[0]))
     if run_path.exists():
         result.phases = _phases(run_path, records, planned)
         if result.passed and planned and result.phases["trainings"] and result.phases["steps_reached"] != planned:

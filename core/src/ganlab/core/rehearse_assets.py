@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 import os
 import signal
 from collections.abc import Callable, Iterator
@@ -36,8 +37,63 @@ def _tv(builder: str, prefix: str = "", wrap: str | None = None, **kwargs: Any) 
     return state
 
 
+def _swav() -> Any:
+    """SwAV's checkpoint: a DistributedDataParallel ResNet-50 (``module.`` keys, no ``fc``) with its projection head
+    (2048 -> 2048, BN, -> 128) and 3,000 prototypes."""
+    import torch
+
+    sd = {f"module.{k}": v for k, v in _tv("resnet50")().items() if not k.startswith("fc.")}
+    head = {
+        "projection_head.0.weight": (2048, 2048),
+        "projection_head.0.bias": (2048,),
+        "projection_head.1.weight": (2048,),
+        "projection_head.1.bias": (2048,),
+        "projection_head.1.running_mean": (2048,),
+        "projection_head.1.running_var": (2048,),
+        "projection_head.3.weight": (128, 2048),
+        "projection_head.3.bias": (128,),
+        "prototypes.weight": (3000, 128),
+    }
+    sd.update({f"module.{k}": torch.randn(shape) * 0.01 for k, shape in head.items()})
+    sd["module.projection_head.1.num_batches_tracked"] = torch.tensor(0)
+    return sd
+
+
+def _clean_fid_inception() -> Any:
+    """clean-fid's TorchScript Inception: the interface of the real file (``layers(x)`` -> 2048-d pool of a [-1, 1]
+    299 image; ``forward(x, return_features, no_output_bias)`` on [0, 255], 1,008 softmax outputs), torchvision's
+    Inception-v3 trunk with random values (the real file's graph is TensorFlow's, which is not rebuilt here)."""
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+    from torchvision.models import inception_v3
+
+    net = inception_v3(weights=None, aux_logits=False, init_weights=False)
+    names = "Conv2d_1a_3x3 Conv2d_2a_3x3 Conv2d_2b_3x3 maxpool1 Conv2d_3b_1x1 Conv2d_4a_3x3 maxpool2 Mixed_5b Mixed_5c "
+    names += "Mixed_5d Mixed_6a Mixed_6b Mixed_6c Mixed_6d Mixed_6e Mixed_7a Mixed_7b Mixed_7c avgpool"
+    trunk = nn.Sequential(*(getattr(net, n) for n in names.split()))
+
+    class Inception(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layers = trunk
+            self.output = nn.Linear(2048, 1008)
+
+        def forward(self, x: torch.Tensor, return_features: bool = False, no_output_bias: bool = False):
+            x = F.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False)
+            feats = self.layers((x - 128) / 128).flatten(1)
+            if return_features:
+                return feats
+            logits = feats @ self.output.weight.t() if no_output_bias else self.output(feats)
+            return F.softmax(logits, dim=1)
+
+    return torch.jit.script(Inception().eval())
+
+
 # extractor name -> (weights file names (any one will do), the state the real file holds, with random values)
 FAKE_WEIGHTS: dict[str, tuple[list[str], Callable[[], Any]]] = {
+    "inception": (["inception-2015-12-05.pt"], _clean_fid_inception),
+    "swav": (["swav_800ep_pretrain.pth.tar"], _swav),
     "inception_torchvision": (
         ["inception_v3_google-0cc3c7bd.pth"],
         _tv("inception_v3", aux_logits=True, init_weights=False),
@@ -109,15 +165,29 @@ def _weights(cfg: dict[str, Any], folder: Path) -> list[str]:
             import torch
 
             tmp = target.with_name(target.name + ".tmp")
-            torch.save(state(), tmp)
+            value = state()
+            if isinstance(value, torch.jit.ScriptModule):  # a TorchScript file (clean-fid's Inception)
+                value.save(str(tmp))
+            else:
+                torch.save(value, tmp)
             tmp.replace(target)
         substituted.append(f"{name} weights (random values, the real keys and shapes)")
     return substituted
 
 
-# the real class counts of the datasets whose stand-in writer takes ``classes`` (a class-conditional model is built
-# for the real count, so the stand-in has as many classes; a config's ``model.options.num_classes`` comes first)
-REAL_CLASSES = {"imagenet": 1000, "imagenet_lt": 1000}
+# the real class counts (a class-conditional model is built for the real count, so a stand-in whose writer takes
+# ``classes`` has as many; a config's ``model.options.num_classes`` comes first). The counts also size the stand-ins
+REAL_CLASSES = {
+    "imagenet": 1000,
+    "imagenet_lt": 1000,
+    **dict.fromkeys(("mnist", "fashion_mnist", "cifar10", "svhn", "stl10"), 10),
+    "cifar100": 100,
+}
+# datasets built from another dataset's files at their root: the stand-in written is the source's
+# (Colored MNIST colours the MNIST digits it finds under its root)
+BUILT_FROM = {"colored_mnist": "mnist"}
+# items a config holds out of training (validation, test, held-out real sets)
+HELD_KEYS = ("val_size", "test_size", "holdout")
 
 
 def _classes(cfg: dict[str, Any], name: str) -> int | None:
@@ -135,17 +205,17 @@ def _datasets(cfg: dict[str, Any], folder: Path, num_for: Callable[[str], int]) 
 
     substituted = []
     for k, v, _ in list(_walk(cfg)):
-        if k != "data" or not isinstance(v, dict) or v.get("name") not in STANDINS:
+        if k != "data" or not isinstance(v, dict):
             continue
-        name = v["name"]
+        name = BUILT_FROM.get(v.get("name"), v.get("name"))
+        if name not in STANDINS:
+            continue
         root = folder / name
         options = {}
         classes = _classes(cfg, name)
         if classes and "classes" in inspect.signature(writers()[name][0]).parameters:
             options["classes"] = classes
-        # per-class selection keeps 10% of each class at the smallest retention and PPCA fits >= 2 per class:
-        # 10 items per class keep every arm's per-class subset non-empty (1 per class emptied 9 of 10 arms)
-        num = max(num_for(name), 10 * (classes or 0))
+        num = max(num_for(name), needed(cfg, classes or 0, _batch(cfg)))
         marker = root / MARKER
         done = json.loads(marker.read_text()).get("stand_ins", {}).get(name, {}) if marker.is_file() else {}
         if done.get("num") != num or done.get("options") != options or not done.get("files"):
@@ -155,6 +225,30 @@ def _datasets(cfg: dict[str, Any], folder: Path, num_for: Callable[[str], int]) 
         words = f", {classes} classes" if "classes" in options else ""
         substituted.append(f"dataset {name} (stand-in, {num} items{words})")
     return list(dict.fromkeys(substituted))
+
+
+def needed(cfg: dict[str, Any], classes: int, batch: int) -> int:
+    """The items a stand-in must hold for ``cfg`` to take every code path, derived from what the config asks:
+
+    - held out: the largest of each held-out count (``val_size``, ``test_size``, ``holdout``), summed;
+    - labelled: a class-balanced labelled set at the smallest label fraction needs ``classes / fraction`` items;
+    - per class: a per-class Gaussian / PPCA fits >= 2 items of a class and per-class selection keeps
+      ``retention_ratio`` percent of each, so a class needs ``max(2, ceil(1 / (smallest retention / 100)))``;
+    - training: two batches survive the smallest retention.
+    """
+    held: dict[str, int] = {}
+    fractions, retentions = [1.0], [100.0]
+    for k, v, _ in _walk(cfg):
+        number = isinstance(v, (int, float)) and not isinstance(v, bool)
+        if k in HELD_KEYS and number and v > 0:
+            held[k] = max(held.get(k, 0), int(v))
+        elif k in ("label_fraction", "label_fractions"):
+            fractions += [float(f) for f in (v if isinstance(v, list) else [v]) if f]
+        elif k == "retention_ratio" and number and v > 0:
+            retentions.append(float(v))
+    keep = min(retentions) / 100
+    train = max(math.ceil(2 * batch / keep), math.ceil(classes / min(fractions)), classes * max(2, math.ceil(1 / keep)))
+    return sum(held.values()) + train
 
 
 def _batch(cfg: dict[str, Any]) -> int:
@@ -171,9 +265,7 @@ def prepared(cfg: dict[str, Any], cache: Path) -> Iterator[tuple[dict[str, Any],
     from ganlab.core.features import weights as W
 
     cfg = copy.deepcopy(cfg)
-    batch = _batch(cfg)
-    # enough items that the smallest subset (a 10% retention) still fills a batch
-    substituted = _datasets(cfg, cache / "data", lambda name: max(default_num(name), 16 * batch))
+    substituted = _datasets(cfg, cache / "data", default_num)
     folder = (cache / "weights").resolve()
     substituted += _weights(cfg, folder)
     original = W.check_sha256
