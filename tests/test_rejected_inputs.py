@@ -38,10 +38,10 @@ BAD = {
     ),
     "Dia-GAN bad k": ([*TOY, "method.name=diagan", "method.options.k=-1"], "k"),
     # sample
-    "sample zero": (["sample", "runs/nothing", "--out", "x.png", "-n", "0"], "-n/--num must be >= 1"),
-    "sample negative": (["sample", "runs/nothing", "--out", "x.png", "-n", "-3"], "-n/--num must be >= 1"),
-    "sample batch zero": (["sample", "runs/nothing", "--out", "x.png", "--batch-size", "0"], "--batch-size must be"),
-    "sample a missing run": (["sample", "runs/nothing", "--out", "x.png"], "does not exist"),
+    "sample zero": (["sample", "runs/nothing", "--out-file", "x.png", "-n", "0"], "-n/--num must be >= 1"),
+    "sample negative": (["sample", "runs/nothing", "--out-file", "x.png", "-n", "-3"], "-n/--num must be >= 1"),
+    "sample batch zero": (["sample", "runs/nothing", "--out-file", "x.png", "--batch-size", "0"], "--batch-size must be"),
+    "sample a missing run": (["sample", "runs/nothing", "--out-file", "x.png"], "does not exist"),
     # eval
     "eval a missing run": (["eval", "runs/nothing", "--dataset", "mnist5k"], "does not exist"),
     "eval unknown metric": (["eval", "runs", "--dataset", "mnist5k", "--metrics", "fdi"], "did you mean 'fid'"),
@@ -49,12 +49,12 @@ BAD = {
     "data show unknown": (["data", "show", "mnist_5k"], "did you mean 'mnist5k'"),
     "data show bad option": (["data", "show", "colored_mnist", "-o", "rho=2"], "rho=2.0 is outside"),
     "features unknown extractor": (
-        ["features", "extract", "--dataset", "digits", "--extractor", "incepton", "--out", "f.npy"],
+        ["features", "extract", "--dataset", "digits", "--extractor", "incepton", "--out-file", "f.npy"],
         "did you mean",
     ),
     "repro unknown": (["repro", "run", "diagan/figure3"], "unknown experiment"),
     "repro nothing named": (["repro", "run"], "name experiments"),
-    "diagan repro unknown": (["diagan", "repro", "tabel2"], "unknown experiment"),
+    "repro unknown, near a name": (["repro", "run", "diagan/tabel2"], "unknown experiment"),
     "diagan train wrong method": (["diagan", "train", "demo", "--scale", "smoke", "method.name=vanilla"], "diagan"),
     # instance selection
     "select unknown scorer": (["instance-selection", "select", "digits", "--scorer", "gauss"], "did you mean"),
