@@ -128,17 +128,17 @@ import json, sys
 from ganlab.core.cli import main
 run, out = sys.argv[1], sys.argv[2]
 commands = {
-    "sample": ["sample", run, "--out", out + "/s.npz", "-n", "20"],
-    "drs": ["sample", run, "--out", out + "/drs.npz", "-n", "20", "--drs", "--drs-burn-in", "2",
+    "sample": ["sample", run, "--out-file", out + "/s.npz", "-n", "20"],
+    "drs": ["sample", run, "--out-file", out + "/drs.npz", "-n", "20", "--drs", "--drs-burn-in", "2",
             "--batch-size", "64"],
     "eval": ["eval", run, "--dataset", "digits", "--resolution", "32", "--metrics", "fid",
              "--extractor", "random:lenet", "--n-fake", "40", "--n-real", "40", "--out-dir", out + "/ev",
              "--no-cache", "--quiet"],
     "gold scores": ["gold", "scores", run],
-    "gold rejection": ["gold", "rejection", run, "--n", "20", "--n-stats", "200", "--out", out + "/rej"],
+    "gold rejection": ["gold", "rejection", run, "-n", "20", "--n-stats", "200", "--out-dir", out + "/rej"],
 }
 if len(sys.argv) > 3:
-    commands["diagan scores"] = ["diagan", "scores", run, "--n", "8", "--n-hist", "8"]
+    commands["diagan scores"] = ["diagan", "scores", run, "-n", "8", "--n-hist", "8"]
 print(json.dumps({name: main(argv) for name, argv in commands.items()}))
 """
 
@@ -212,7 +212,7 @@ def test_a_run_on_your_own_modules_rebuilds_itself_in_a_fresh_process(tmp_path, 
         sys.path.remove(str(pkg))
         sys.modules.pop("user_models_mod", None)
     # elsewhere, without the user's module on the path: one clear line that names the fix, and no G_ema.pt advice
-    proc = _fresh("import sys; from ganlab.core.cli import main; sys.exit(main(['sample', sys.argv[1], '--out', "
+    proc = _fresh("import sys; from ganlab.core.cli import main; sys.exit(main(['sample', sys.argv[1], '--out-file', "
                   "sys.argv[2] + '/x.png']))", run, out, pythonpath=os.environ.get("PYTHONPATH", ""))  # fmt: skip
     assert proc.returncode == 2 and "user_models_mod" in proc.stderr and "PYTHONPATH" in proc.stderr, proc.stderr
     assert "G_ema.pt" not in proc.stderr and "Delete" not in proc.stderr and "Traceback" not in proc.stderr
