@@ -24,7 +24,7 @@ def test_train_then_scores(tmp_path, capsys):
     run = tmp_path / "r"
     summary = json.loads(capsys.readouterr().out)
     assert summary["step"] == 6
-    assert main(["diagan", "scores", str(run), "--n", "8", "--n-hist", "8"]) == 0
+    assert main(["diagan", "scores", str(run), "-n", "8", "--n-hist", "8"]) == 0
     rows = list(csv.DictReader(open(run / "scores" / "scores.csv")))
     assert len(rows) == 40
     scores = np.array([float(r["score"]) for r in rows])

@@ -39,7 +39,7 @@ def test_train_rejection_scores(tmp_path, toy_yaml, capsys):
     summary = json.loads(capsys.readouterr().out)
     run = tmp_path / "r"
     assert summary["run_dir"] == str(run) and summary["step"] > 0
-    args = ["gold", "rejection", str(run), "--n", "20", "--n-stats", "50", "--p", "0.5", "--batch-size", "10"]
+    args = ["gold", "rejection", str(run), "-n", "20", "--n-stats", "50", "--p", "0.5", "--batch-size", "10"]
     assert main(args) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["n"] == 20 and 0 < out["acceptance_rate"] <= 1
@@ -62,7 +62,7 @@ def test_bad_p_prints_one_line_and_writes_nothing(tmp_path, toy_yaml, capsys):
 def test_budget_exhaustion_keeps_the_accepted(tmp_path, toy_yaml, capsys):
     assert main(["gold", "train", str(toy_yaml)]) == 0
     capsys.readouterr()
-    args = ["gold", "rejection", str(tmp_path / "r"), "--n", "100", "--n-stats", "20", "--p", "0.5"]
+    args = ["gold", "rejection", str(tmp_path / "r"), "-n", "100", "--n-stats", "20", "--p", "0.5"]
     assert main([*args, "--batch-size", "10", "--max-batches", "5"]) == 2
     assert "kept the" in capsys.readouterr().err
     assert (tmp_path / "r" / "rejection" / "gold_p0.5_partial.npz").is_file()
@@ -76,7 +76,7 @@ def test_train_rejects_bad_beta_without_files(tmp_path, toy_yaml, capsys):
 
 def test_active_command(tmp_path, capsys):
     out = tmp_path / "al"
-    args = ["gold", "active", "figure3", "--scale", "smoke", "--query", "random", "--out", str(out)]
+    args = ["gold", "active", "figure3", "--scale", "smoke", "--query", "random", "--out-dir", str(out)]
     assert main(args) == 0
     rounds = json.loads(capsys.readouterr().out)
     assert [r["n_labelled"] for r in rounds] == [4, 5]

@@ -32,7 +32,7 @@ def test_select_command_writes_index_counts_and_sheet(tmp_path, capsys):
             "official",
             "--retention-ratio",
             "40",
-            "--out",
+            "--out-dir",
             str(out),
             "--sheet-classes",
             "0",
@@ -61,7 +61,7 @@ def test_select_command_writes_index_counts_and_sheet(tmp_path, capsys):
     ],
 )
 def test_select_command_bad_input(tmp_path, capsys, args, msg):
-    rc = main(["instance-selection", "select", "digits", "--out", str(tmp_path), *args])
+    rc = main(["instance-selection", "select", "digits", "--out-dir", str(tmp_path), *args])
     assert rc == 2
     assert msg in capsys.readouterr().err
 

@@ -108,13 +108,13 @@ def test_cli_train_gan_weights_train_gan(tmp_path, capsys):
     assert _cli(["train-gan", *cfg, "--run-dir", str(tmp_path / "gan_0")]) == 0
     w = tmp_path / "weights_1.npy"
     argv = ["weights", *cfg, "--previous", str(tmp_path / "gan_0"), "--feature-net", "random:resnet20"]
-    assert _cli([*argv, "--transform", "A_sigma", "--n-per-gan", "100", "--out", str(w)]) == 0
+    assert _cli([*argv, "--transform", "A_sigma", "--n-per-gan", "100", "--out-file", str(w)]) == 0
     assert np.load(w).shape == (1797,) and w.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
     assert json.loads(w.with_suffix(".json").read_text())["transform"] == "A_sigma"
     assert _cli(["train-gan", *cfg, "--weights", str(w), "--run-dir", str(tmp_path / "gan_1")]) == 0
     assert "weights_1.npy" in (tmp_path / "gan_1" / "config.yaml").read_text()
     with pytest.raises(ConfigError, match="no such file"):
-        _cli([*argv[:-1], str(tmp_path / "nope.pt"), "--out", str(tmp_path / "w2.npy")])
+        _cli([*argv[:-1], str(tmp_path / "nope.pt"), "--out-file", str(tmp_path / "w2.npy")])
     assert not (tmp_path / "w2.npy").exists()
 
 
