@@ -40,7 +40,10 @@ BAD = {
     # sample
     "sample zero": (["sample", "runs/nothing", "--out-file", "x.png", "-n", "0"], "-n/--num must be >= 1"),
     "sample negative": (["sample", "runs/nothing", "--out-file", "x.png", "-n", "-3"], "-n/--num must be >= 1"),
-    "sample batch zero": (["sample", "runs/nothing", "--out-file", "x.png", "--batch-size", "0"], "--batch-size must be"),
+    "sample batch zero": (
+        ["sample", "runs/nothing", "--out-file", "x.png", "--batch-size", "0"],
+        "--batch-size must be",
+    ),
     "sample a missing run": (["sample", "runs/nothing", "--out-file", "x.png"], "does not exist"),
     # eval
     "eval a missing run": (["eval", "runs/nothing", "--dataset", "mnist5k"], "does not exist"),
