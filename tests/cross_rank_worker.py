@@ -208,7 +208,41 @@ def fakes(out: Path) -> None:
     _save(out, "fakes", {"ids": ids[:, 0] * 256 + ids[:, 1], "made": made})
 
 
-TASKS = {"samplers": samplers, "diagan": diagan, "gold": gold, "icgan": icgan, "resume": resume, "fakes": fakes}
+def boost(out: Path) -> None:
+    """Two boosted GANs under 2 processes: the weights file of GAN 1, the probabilities GAN 1 sampled from, and every
+    file this rank wrote."""
+    import ganlab.multigan_boosting.boost as mb
+    from ganlab.core.config import load_config
+    from ganlab.core.nn.classifiers import resnet20
+    from ganlab.core.train.config import ExperimentConfig, resolve_config
+
+    cfg = load_config(ExperimentConfig, resolve_config("biggan32_cifar_multigan"), scale="smoke")
+    cfg.out_dir, cfg.train.progress, cfg.train.steps, cfg.train.checkpoint_every = str(out), False, 2, 2
+    torch.manual_seed(0)
+    net = resnet20(num_classes=10, in_channels=1, width=4).eval()
+    used: list[np.ndarray] = []
+    sampler = mb.ReweightedGAN.sampler
+
+    def recorded(self, run):
+        used.append(None if self.probs is None else self.probs.copy())
+        return sampler(self, run)
+
+    mb.ReweightedGAN.sampler = recorded
+    with WriteLog(out / "boost") as writes:
+        mb.train_boosted(cfg, 2, out / "boost", net, "B", n_per_gan=200)
+    mb.ReweightedGAN.sampler = sampler
+    _save(out, "boost", {"writes": writes.paths, "probs": used})
+
+
+TASKS = {
+    "samplers": samplers,
+    "diagan": diagan,
+    "gold": gold,
+    "icgan": icgan,
+    "resume": resume,
+    "fakes": fakes,
+    "boost": boost,
+}
 
 
 def main(out: Path, tasks: list[str]) -> None:

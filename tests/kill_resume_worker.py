@@ -18,10 +18,10 @@ from cross_rank_common import diagan_config, digits, gold_config
 
 
 def config(method: str, out: str):
-    """Dia-GAN: 8 steps, phase switch after step 3; GOLD: 4 epochs of 2 steps, re-weighting from step 2."""
+    """Dia-GAN: 8 steps, phase switch after step 3; GOLD: 2 epochs of 10 steps, re-weighting from step 10."""
     if method == "diagan":
         return diagan_config(out, steps=8), digits()
-    cfg, data = gold_config(out, epochs=4)
+    cfg, data = gold_config(out, epochs=2)
     cfg.train.checkpoint_every = 2
     return cfg, data
 
@@ -37,10 +37,9 @@ def main(run_dir: Path, method: str, mode: str, pause: int | None, marker: Path 
 
         def on_step_end(run):
             step_end(run)
-            if run.step == pause:
-                if int(os.environ.get("RANK", "0")) == 0:
-                    marker.write_text(str(os.getpid()))
-                time.sleep(600)  # the test kills us here
+            if run.step == pause:  # every process says where it is, then waits to be killed
+                Path(f"{marker}.{os.environ.get('RANK', '0')}").write_text(str(os.getpid()))
+                time.sleep(600)
 
         trainer.method.on_step_end = on_step_end
     trainer.fit()

@@ -215,3 +215,32 @@ def test_two_process_resume_equals_an_uninterrupted_two_process_run(tmp_path):
             assert torch.equal(v, b["models"][name][k]), (name, k)
     for run in (full, part):
         assert not [p for p in run.rglob("*") if p.name.endswith(".tmp") or p.name == ".lock"]
+
+
+# ----------------------------------------------------------------------------------------------------- boosting
+@pytest.mark.slow
+def test_boosting_weights_are_written_once_and_equal_the_one_process_weights(tmp_path):
+    from ganlab.core.nn.classifiers import resnet20
+    from ganlab.multigan_boosting.boost import compute_weights, selected_generator
+
+    run_two(tmp_path, "boost")
+    r0, r1 = load(tmp_path, "boost")
+    assert r1["writes"] == [], r1["writes"]  # rank 1 writes neither the weights nor any run file
+    assert r0["writes"].count("/weights_1.npy") == 1
+    saved = np.load(tmp_path / "boost" / "weights_1.npy")
+    for r in (r0, r1):  # GAN 0 uniform; GAN 1 samples, on every rank, from the file's probabilities
+        assert r["probs"][0] is None
+        np.testing.assert_array_equal(r["probs"][1], saved)
+    # one process, from GAN 0's exported generator: Algorithm 1 gives the same weights
+    from ganlab.core.config import load_config
+    from ganlab.core.data import get_dataset
+    from ganlab.core.train.config import ExperimentConfig, resolve_config
+
+    cfg = load_config(ExperimentConfig, resolve_config("biggan32_cifar_multigan"), scale="smoke")
+    torch.manual_seed(0)
+    net = resnet20(num_classes=10, in_channels=1, width=4).eval()
+    data = get_dataset(cfg.data.name, resolution=cfg.data.resolution)
+    batch = data.get_batch(np.arange(len(data)))
+    gan0 = selected_generator(tmp_path / "boost" / "gan_0")
+    one = compute_weights(batch["image"], batch["label"], [gan0], net, "B", n_per_gan=200, seed=cfg.seed + 1)
+    np.testing.assert_allclose(one.probs, saved, rtol=1e-6, atol=1e-12)

@@ -2,9 +2,10 @@
 and must end exactly where an uninterrupted run ends (final weights bit-equal, metrics.jsonl byte-equal), leaving no
 lock, temporary or failure file in its run directory.
 
-Dia-GAN (phase switch after step 3) and GOLD (re-weighting from step 2) are paused after step 5, between the
-checkpoints of steps 4 and 6, and stopped with SIGTERM (the run stops as on Ctrl-C: failed.json, lock released) or
-SIGKILL (nothing runs: the .lock file stays, and must not block the resume). The 2-process variant kills torchrun.
+Dia-GAN (phase switch after step 3, 8 steps) is paused after step 5 and GOLD (re-weighting from step 10, 20 steps)
+after step 13, between two checkpoints (every 2 steps), and stopped with SIGTERM (the run stops as on Ctrl-C:
+failed.json written, lock released) or SIGKILL (nothing runs: the .lock file stays, and must not block the resume).
+The 2-process variant sends SIGTERM to torchrun (which passes it on) or SIGKILL to torchrun and both workers.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import pytest
 import torch
 
 WORKER = Path(__file__).with_name("kill_resume_worker.py")
-PAUSE = 5
+PAUSE = {"diagan": 5, "gold": 13}
 
 
 def _command(world: int) -> list[str]:
@@ -49,8 +50,12 @@ def _finish(proc: subprocess.Popen, timeout: int = 300) -> None:
     assert proc.returncode == 0, err.decode()[-4000:]
 
 
+def _checkpoints(run: Path) -> list[str]:
+    return sorted(p.name for p in (run / "checkpoints").glob("step_*.pt"))
+
+
 def _final_state(run: Path) -> dict:
-    return torch.load(run / "checkpoints" / f"step_{8:08d}.pt", weights_only=False)
+    return torch.load(run / "checkpoints" / _checkpoints(run)[-1], weights_only=False)
 
 
 def _leftovers(run: Path) -> list[str]:
@@ -74,22 +79,27 @@ def uninterrupted(tmp_path_factory):
 
 
 def _kill_and_resume(tmp_path: Path, method: str, sig: signal.Signals, world: int, uninterrupted) -> None:
-    run, marker = tmp_path / "run", tmp_path / "paused"
-    proc = _launch(world, run, method, "fresh", PAUSE, marker)
+    run, marker, pause = tmp_path / "run", tmp_path / "paused", PAUSE[method]
+    proc = _launch(world, run, method, "fresh", pause, marker)
+    markers = [Path(f"{marker}.{r}") for r in range(world)]
     deadline = time.monotonic() + 300
-    while not marker.exists():
+    while not all(m.exists() for m in markers):
         if proc.poll() is not None:
-            pytest.fail(f"the run ended before step {PAUSE}: " + proc.stderr.read().decode()[-4000:])
+            pytest.fail(f"the run ended before step {pause}: " + proc.stderr.read().decode()[-4000:])
         assert time.monotonic() < deadline, "the run never reached the pause"
         time.sleep(0.2)
-    os.killpg(proc.pid, sig)  # the process (or torchrun and its workers): one process group
+    time.sleep(0.2)  # the marker's writer is asleep by now
+    if sig == signal.SIGKILL:  # torchrun runs its workers in their own sessions: each one is killed itself
+        for m in markers:
+            os.kill(int(m.read_text()), sig)
+    os.killpg(proc.pid, sig)  # the process, or torchrun (which passes a SIGTERM on to its workers)
     proc.communicate(timeout=120)
     assert proc.returncode != 0
-    assert sorted(p.name for p in (run / "checkpoints").glob("step_*.pt"))[-1] == "step_00000004.pt"
+    assert _checkpoints(run)[-1] == f"step_{pause // 2 * 2:08d}.pt"  # the resume goes back to the step before
     if sig == signal.SIGTERM:  # stopped as on Ctrl-C: the reason is written and the lock released
         assert not (run / ".lock").exists()
         failed = json.loads((run / "failed.json").read_text())
-        assert failed["step"] == PAUSE and "SIGTERM" in failed["reason"]
+        assert failed["step"] == pause and "SIGTERM" in failed["reason"]
     else:  # nothing ran: the lock file stays (the OS dropped the lock itself) and must not block the resume
         assert (run / ".lock").exists()
     _finish(_launch(world, run, method, "resume"))
