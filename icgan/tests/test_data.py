@@ -79,9 +79,8 @@ def test_sampler_is_deterministic_rank_aware_and_resumes_exactly():
     nns = _nns()
 
     def make(rank=0, world=1):
-        return NeighbourSampler(
-            InfiniteSampler(40, seed=9, rank=rank, world_size=world), ConditioningDraws(nns, seed=9, rank=rank)
-        )
+        base = InfiniteSampler(40, seed=9, rank=rank, world_size=world)
+        return NeighbourSampler(base, ConditioningDraws(nns, seed=9, rank=rank, world_size=world))
 
     s1, s2 = make(), make()
     seq1 = [s1.next_indices(8) for _ in range(3)]

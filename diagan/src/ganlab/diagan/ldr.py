@@ -295,6 +295,29 @@ def module_mode(module: torch.nn.Module, train: bool):
             m.training = flag
 
 
+@contextlib.contextmanager
+def rank0_buffers(module: torch.nn.Module, accelerator: Any = None):
+    """Under several processes, give ``module`` rank 0's buffers (batch-norm running statistics, which DDP leaves
+    per process) for the duration, then put this rank's own back: every rank's shard of an eval-mode LDR record is
+    then computed by one and the same D, the one rank 0 checkpoints. A no-op in one process."""
+    world = getattr(accelerator, "num_processes", 1) if accelerator is not None else 1
+    if world <= 1 or not torch.distributed.is_available() or not torch.distributed.is_initialized():
+        yield module
+        return
+    buffers = [b for b in module.buffers()]
+    own = [b.detach().clone() for b in buffers]
+    cpu_comm = torch.distributed.get_backend() == "gloo"
+    for b in buffers:
+        t = b.detach().cpu() if cpu_comm else b.detach()
+        torch.distributed.broadcast(t, src=0)
+        b.data.copy_(t)
+    try:
+        yield module
+    finally:
+        for b, o in zip(buffers, own):
+            b.data.copy_(o)
+
+
 def evaluate_ldr(
     forward: Callable[[dict[str, torch.Tensor]], torch.Tensor],
     dataset: Any,

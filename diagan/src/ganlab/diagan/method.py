@@ -23,6 +23,7 @@ With ``phase1_steps: null`` the method is vanilla training that still records LD
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from ganlab.diagan.ldr import (
     evaluate_ldr,
     gather_shards,
     module_mode,
+    rank0_buffers,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -287,7 +289,9 @@ class DiaGAN(Method):
         train_mode = not self.options.eval_mode
         if train_mode:  # the official train-mode pass goes through the shuffled training loader: random batches
             positions = np.random.default_rng([run.cfg.seed, run.step]).permutation(positions)
-        with module_mode(d, train=train_mode):
+        # eval mode: one D for every shard (rank 0's BN statistics); train mode uses each batch's own statistics
+        same_d = contextlib.nullcontext() if train_mode else rank0_buffers(d, getattr(run, "accelerator", None))
+        with module_mode(d, train=train_mode), same_d:
             values = evaluate_ldr(
                 lambda batch: self.d_forward(run, batch, module=d)["adv"],
                 run.dataset,

@@ -300,7 +300,10 @@ class Gold(Method):
         ratio = 1.0
         if self.options.estimator == "balanced":
             if update:
-                self.balance.update(marg, cond)
+                if getattr(run, "world_size", 1) > 1:  # the moments of the global batch, in rank order, on every rank
+                    self.balance.update(run.accelerator.gather(marg.detach()), run.accelerator.gather(cond.detach()))
+                else:
+                    self.balance.update(marg, cond)
             ratio = self.balance.ratio
         return {"marginal": marg, "conditional": cond, "gold": marg + ratio * cond}
 

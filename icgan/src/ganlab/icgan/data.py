@@ -13,9 +13,10 @@ instances (or uniform classes, then a uniform image of the class and a random ne
 ``nnclass_balance``), their features (flip augmentation again) and, class-conditionally, the label of a random
 neighbour of the instance (not the instance's own label).
 
-Every draw comes from ``numpy.random.default_rng([seed, rank, stream, call])``: the streams of different processes
-are independent, a run is deterministic for its seed, and a checkpoint stores one counter per stream, so a resumed
-run continues the same draws.
+Every draw comes from ``numpy.random.default_rng([seed, 0, stream, call])`` for the *global* batch (all processes'
+items of a call, rank after rank), and rank ``r`` keeps its slice, as the index samplers do: the ranks' draws are
+disjoint parts of what one process draws for the same instances, a run is deterministic for its seed whatever its
+number of processes, and a checkpoint stores one counter per stream, so a resumed run continues the same draws.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class ConditioningDraws:
         *,
         seed: int = 0,
         rank: int = 0,
+        world_size: int = 1,
         feature_augmentation: bool = True,
         hflip: bool = True,
         balance: str = "instance_balance",
@@ -73,7 +75,9 @@ class ConditioningDraws:
             raise DatasetError(f"neighbourhoods must be (N, k >= 1), got shape {self.nns.shape}")
         self.n, self.k = self.nns.shape
         self.labels = None if labels is None else np.asarray(labels, dtype=np.int64)
-        self.seed, self.rank = int(seed), int(rank)
+        if world_size < 1 or not 0 <= rank < world_size:
+            raise ConfigError(f"conditioning draws need 0 <= rank < world_size; got rank {rank} of {world_size}")
+        self.seed, self.rank, self.world_size = int(seed), int(rank), int(world_size)
         self.feature_augmentation, self.hflip, self.balance = bool(feature_augmentation), bool(hflip), balance
         self.pool = None if pool is None else np.asarray(pool, dtype=np.int64)
         self.calls = {_REAL: 0, _FAKE: 0}
@@ -89,13 +93,19 @@ class ConditioningDraws:
     def _rng(self, stream: int) -> np.random.Generator:
         call = self.calls[stream]
         self.calls[stream] = call + 1
-        return np.random.default_rng([self.seed, self.rank, stream, call])
+        # 0 where the rank once was: one stream for every process count (one-process draws are unchanged)
+        return np.random.default_rng([self.seed, 0, stream, call])
+
+    def _mine(self, n: int) -> slice:
+        """This rank's ``n`` items of a global call of ``n * world_size``."""
+        return slice(self.rank * n, (self.rank + 1) * n)
 
     def _neighbour(self, rng: np.random.Generator, idx: np.ndarray) -> np.ndarray:
-        return self.nns[idx, rng.integers(0, self.k, size=len(idx))]
+        n = len(idx)
+        return self.nns[idx, rng.integers(0, self.k, size=n * self.world_size)[self._mine(n)]]
 
     def _flips(self, rng: np.random.Generator, n: int, on: bool) -> np.ndarray:
-        return rng.random(n) < 0.5 if on else np.zeros(n, dtype=bool)
+        return (rng.random(n * self.world_size) < 0.5)[self._mine(n)] if on else np.zeros(n, dtype=bool)
 
     def real(self, drawn: np.ndarray) -> RealDraw:
         """The real batch for the indices the main stream drew."""
@@ -111,16 +121,17 @@ class ConditioningDraws:
     def fake(self, n: int) -> FakeDraw:
         """``n`` conditionings for G, independent of any real batch."""
         rng = self._rng(_FAKE)
+        glob, mine = n * self.world_size, self._mine(n)
         if self.balance == "nnclass_balance":
-            cls = self.classes[rng.integers(0, len(self.classes), size=n)]
-            image = self.order[self.starts[cls] + (rng.random(n) * self.counts[cls]).astype(np.int64)]
+            cls = self.classes[rng.integers(0, len(self.classes), size=glob)[mine]]
+            image = self.order[self.starts[cls] + (rng.random(glob)[mine] * self.counts[cls]).astype(np.int64)]
             inst = self._neighbour(rng, image)
             labels = cls.astype(np.int64)
         else:
             if self.pool is None:
-                inst = rng.integers(0, self.n, size=n)
+                inst = rng.integers(0, self.n, size=glob)[mine]
             else:
-                inst = self.pool[rng.integers(0, len(self.pool), size=n)]
+                inst = self.pool[rng.integers(0, len(self.pool), size=glob)[mine]]
             labels = None if self.labels is None else self.labels[self._neighbour(rng, inst)]
         return FakeDraw(inst, self._flips(rng, n, self.feature_augmentation), labels)
 

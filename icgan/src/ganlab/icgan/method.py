@@ -154,6 +154,7 @@ class ICGAN(Method):
             np.asarray(ds.labels) if need_labels else None,
             seed=run.cfg.seed,
             rank=run.rank,
+            world_size=run.world_size,
             feature_augmentation=opts.feature_augmentation and self.features.has_flip,
             hflip=opts.hflip,
             balance=opts.which_knn_balance,

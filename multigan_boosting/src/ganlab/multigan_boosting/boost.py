@@ -288,6 +288,8 @@ def train_boosted(
     """
     import copy
 
+    from accelerate import PartialState
+
     from ganlab.core.data import get_dataset
     from ganlab.core.train.trainer import Trainer
 
@@ -312,7 +314,9 @@ def train_boosted(
             opts.pop("weights", None)
             if i > 0 and reweight:
                 wpath = root / f"weights_{i}.npy"
-                if not wpath.is_file():
+                # several processes: rank 0 alone computes and writes the weights, the others read its file
+                processes = PartialState()
+                if processes.is_main_process and not wpath.is_file():
                     batch = dataset.get_batch(np.arange(len(dataset)))
                     gens = [selected_generator(r) for r in runs]
                     res = compute_weights(
@@ -327,6 +331,7 @@ def train_boosted(
                         seed=cfg.seed + i,
                     )
                     save_weights(res, wpath, {"gan": i, "synthetic": synthetic, "previous": [str(r) for r in runs]})
+                processes.wait_for_everyone()
                 opts["weights"] = str(wpath)
             c.method.options = opts
             resume = "auto" if (run_dir / "config.yaml").is_file() else False

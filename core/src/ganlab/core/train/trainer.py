@@ -50,6 +50,7 @@ from ganlab.core.train.logbook import Logbook, LossGuard
 from ganlab.core.train.method import Batch, Method
 from ganlab.core.train.model_record import model_skeletons, record_models
 from ganlab.core.train.seeding import seed_everything
+from ganlab.core.train.signals import restore_sigterm, sigterm_raises
 from ganlab.core.train.streams import Streams
 from ganlab.core.train.validation import check_config, check_run
 
@@ -434,6 +435,7 @@ class Trainer(Checkpointing):
         t0 = time.perf_counter()
         self._window = (t0, self.step)
         e = self.cfg.eval
+        sigterm = sigterm_raises()  # a SIGTERM stops the run as Ctrl-C does: failed.json written, lock released
         try:
             while self.step < end:
                 self.train_step()
@@ -461,6 +463,7 @@ class Trainer(Checkpointing):
             self._mark_failed(exc)
             raise
         finally:
+            restore_sigterm(sigterm)
             pbar.close()
             self.logbook.close()
             if self.is_main:
