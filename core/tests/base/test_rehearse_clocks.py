@@ -42,6 +42,17 @@ def test_gold_epochs_are_a_clock_of_their_own():
     assert got["experiment"]["seeds"] == [1] and got["experiment"]["label_fractions"] == [0.01, 1.0]
 
 
+def test_gold_step_cadences_fire_mid_run():
+    got = derive_rehearsal(GOLD, "gold", steps=24, n_eval=32, batch=4, max_evals=2)
+    t = got["run"]["train"]
+    # paper: 20 epochs x ceil(10,000 / 128) = 79 steps = 1,580 steps; rehearsal: 4 epochs x 2 batches = 8 steps.
+    # log_every 20 -> round(20 * 8 / 1580) = 0, kept >= 1; checkpoint_every 2000 -> round(10.1) = 10, past the
+    # 8-step run, capped at ceil(8 / 2) = 4 so that it fires at steps 4 and 8
+    assert (t["log_every"], t["checkpoint_every"]) == (1, 4)
+    # train.steps stays the placeholder that the run resolves from the epochs
+    assert t["steps"] == 1
+
+
 def test_gold_epoch_size_left_at_its_default_is_written_out():
     raw = {"run": {"train": {"steps": 1, "batch_size": 64}, "method": {"options": {"epochs": 20}}}}
     got = derive_rehearsal(raw, "gold", batch=4)

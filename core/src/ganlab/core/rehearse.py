@@ -159,6 +159,7 @@ def derive_rehearsal(
     nested = _graft_nested(cfg, package)
     _materialise_eval_size(cfg)
     clocks = CLOCKS.get(package or "", ())
+    cap = None
     on_clock = {p for p, _ in _clock_leaves(cfg, clocks)}
     points = {p: v for p, v in schedule_points(cfg, package).items() if p not in on_clock}
     declared = SCHEDULE_KEYS.get(package or "", {})
@@ -166,6 +167,8 @@ def derive_rehearsal(
         p: v for p, v in _leaves(cfg) if p and isinstance(p[-1], str) and declared.get(p[-1]) and _is_int(v) and v > 0
     }
     total = _train_steps(points) or max(points.values(), default=0)
+    if package in STEPS_FROM_CLOCK and clocks:
+        points, total, steps, cap = _clock_step_points(cfg, points, clocks[0], max_evals)
     if points and total:
         floors: dict[int, int] = {}
         for p, v in points.items():
@@ -178,7 +181,7 @@ def derive_rehearsal(
                 period = _get(cfg, (*p[:-1], declared[p[-1]]))
                 _set(cfg, p, max(1, table[v * period] // table[period]))
         for p, v in points.items():
-            _set(cfg, p, table[v])
+            _set(cfg, p, table[v] if cap is None or not _names(p)[-1].endswith("every") else min(table[v], cap))
     for path, v in list(_leaves(cfg)):
         names = _names(path)
         if not names or not _is_int(v) or v <= 0:
@@ -200,6 +203,27 @@ def derive_rehearsal(
     _shrink_clocks(cfg, clocks, n_eval, _rehearsal_batch(cfg))
     _ungraft_nested(cfg, nested)
     return cfg
+
+
+def _clock_step_points(
+    cfg: dict[str, Any], points: dict[Path_, int], clock: Clock, max_evals: int
+) -> tuple[dict[Path_, int], int, int, int | None]:
+    """Step cadences of a package whose train.steps follows ``clock`` (GOLD: log and checkpoint every N steps):
+    the placeholder train.steps is left alone, the paper's length in steps is its epochs times the steps of
+    ``per_epoch`` items at its batch, the rehearsal's is ``clock.rehearse`` epochs of the two batches the clock's
+    unit shrinks to; a cadence is capped at ``ceil(rehearsal steps / max_evals)`` so that it fires mid-run even
+    where the paper's epoch (at least ``per_epoch`` items; the real stream may be longer) puts it past the end."""
+    length = next(((p, v) for p, v in _leaves(cfg) if _ends(p, clock.length) and _is_int(v) and v > 0), None)
+    batch = _rehearsal_batch(cfg)
+    if length is None or not clock.sizes:
+        return points, 0, 0, None
+    per_epoch = _lookup(cfg, (*length[0][:-1], clock.sizes[0][0][-1]))
+    per_epoch = per_epoch if _is_int(per_epoch) else 10000  # GOLD's default epoch: 10,000 items
+    unit = _unit(clock.sizes[0][1], 0, batch)
+    paper = length[1] * math.ceil(per_epoch / batch)
+    rehearsal = clock.rehearse * math.ceil(min(per_epoch, unit) / batch)
+    kept = {p: v for p, v in points.items() if _names(p)[-2:] != ["train", "steps"]}
+    return kept, paper, rehearsal, max(1, math.ceil(rehearsal / max_evals))
 
 
 def _leaves_lists(node: Any, path: Path_ = ()) -> Iterator[tuple[Path_, list[Any]]]:
