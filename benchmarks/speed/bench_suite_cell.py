@@ -34,7 +34,7 @@ import torch
 
 PARTS = ("training", "checkpoints", "evaluation", "classifier training", "rest of the cell")
 RATIO_MODELS = [  # (name, backbone, options, data shape, batch, limit, share of --ratio-steps)
-    ("demo MLP", "mlp_image", {"resolution": 28, "channels": 1, "z_dim": 64, "width": 256}, (1, 28, 28), 64, 1.15, 1),
+    ("demo MLP", "mlp_image", {"resolution": 28, "channels": 1, "z_dim": 64, "width": 128}, (1, 28, 28), 64, 1.15, 1),
     ("SNGAN-32", "sngan", {"resolution": 32, "channels": 3, "ngf": 32, "ndf": 32}, (3, 32, 32), 64, 1.05, 0.1),
 ]
 

@@ -190,8 +190,8 @@ class SettingContext:
             out["k"] = p.k
         if p.capacity:
             out["classifier_accuracy"] = (
-                f"LeNet trained {p.capacity_epochs} epochs on the first {min(p.capacity_samples, p.n_fake)} labelled "
-                "samples, tested on 2,000 seeded training images (class-conditional methods only)"
+                f"LeNet trained {p.capacity_epochs} epochs on {min(p.capacity_samples, p.n_fake)} labelled samples "
+                "(a seeded subset), tested on 2,000 seeded training images (class-conditional methods only)"
             )
         return out
 
@@ -246,8 +246,10 @@ def evaluate_samples(ctx: SettingContext, samples: dict[str, torch.Tensor], seed
         rng = np.random.default_rng(seed)
         test = np.sort(rng.choice(len(ds), min(len(ds), 2000), replace=False))
         real = ds.get_batch(test)
+        # a seeded subset, not the first ones: a sampler may return its samples grouped by class (GOLD rejection)
+        take = np.sort(rng.permutation(len(images))[: p.capacity_samples])
         res = fitting_capacity(
-            (images[: p.capacity_samples], samples["label"][: p.capacity_samples].cpu().numpy()),
+            (images[take], samples["label"].cpu().numpy()[take]),
             real["image"],
             real["label"].numpy(),
             num_classes=ds.num_classes,
