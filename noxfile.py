@@ -114,11 +114,11 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, venv_params=VENV_PARAMS)
 def demo(session: nox.Session) -> None:
-    """The main job: every method on the embedded data (the quick suite), its table, plots and sheets in runs/demo."""
+    """The main job: every method on the bundled MNIST (the demo suite), its table, plots and sheets in runs/demo."""
     _install(session, *PACKAGES)
     out = session.posargs[0] if session.posargs else os.path.join("runs", "demo")
     workers = str(min(2, os.cpu_count() or 1))  # two cells side by side, one thread each, on a 2-core machine
-    session.run("ganlab", "bench", "run", "quick", "--workers", workers, "--out-dir", out, env={"OMP_NUM_THREADS": "1"})
+    session.run("ganlab", "bench", "run", "demo", "--workers", workers, "--out-dir", out, env={"OMP_NUM_THREADS": "1"})
 
 
 @nox.session(python=PYTHON, venv_params=VENV_PARAMS)

@@ -130,7 +130,10 @@ def read_cell(path: str | Path) -> dict[str, Any] | None:
 def _sheet(cell: Cell, images: torch.Tensor) -> None:
     from ganlab.core.images import images_to_png
 
-    atomic_write_bytes(cell.dir / "samples.png", images_to_png(images[: cell.ctx.spec.protocol.sheet]))
+    # evenly spaced over the samples: samplers that return them grouped by class (GOLD rejection) show every class
+    n = min(cell.ctx.spec.protocol.sheet, len(images))
+    pick = torch.linspace(0, len(images) - 1, n).round().long() if n else torch.zeros(0, dtype=torch.long)
+    atomic_write_bytes(cell.dir / "samples.png", images_to_png(images[pick]))
 
 
 def run_cell(cell: Cell) -> dict[str, Any]:

@@ -114,7 +114,7 @@ def _sample_sheet(root: Path, suite: Any, setting: str, methods: list[str]) -> P
     plt = _plt()
     cols = min(4, len(found))
     rows = math.ceil(len(found) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.4 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.0 * cols, 4.2 * rows), squeeze=False)  # ~2x native pixels
     for ax, (m, p) in zip(axes.flat, found):
         with Image.open(p) as img:
             ax.imshow(np.asarray(img.convert("RGB")))

@@ -7,8 +7,11 @@ Shared files of a setting live in ``<suite run>/<setting>/_shared/`` and are mad
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import io
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -18,7 +21,10 @@ import torch
 
 from ganlab.core.fileio import atomic_write_bytes, atomic_write_text
 
-__all__ = ["SettingContext", "evaluate_samples"]
+__all__ = ["NO_CACHE_ENV", "SettingContext", "evaluate_samples"]
+
+EVALUATOR_FILES = ("classifier.pt", "classifier.json", "features.npy")
+NO_CACHE_ENV = "GANLAB_BENCH_NO_CACHE"  # set to 1: every suite run trains its own evaluator
 
 
 def _device() -> str:
@@ -62,10 +68,35 @@ class SettingContext:
     def classifier_path(self) -> Path:
         return self.shared / "classifier.pt"
 
+    def evaluator_key(self) -> str | None:
+        """A hash of what decides the in-domain classifier and its features (data, arch, epochs, holdout, seed); the
+        name of its folder in the cache, so suites and re-runs on the same data train it once. None: not cached."""
+        ext = self.spec.protocol.extractor
+        if ext is None or ext.name is not None:
+            return None
+        d = self.data_cfg
+        what = {"data": {k: d.get(k) for k in ("name", "split", "resolution", "options")}, "arch": ext.arch,
+                "epochs": ext.epochs, "holdout": ext.holdout, "seed": ext.seed, "options": ext.options}  # fmt: skip
+        return hashlib.sha1(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    def _cached_evaluator(self) -> Path | None:
+        key = self.evaluator_key()
+        if key is None or os.environ.get(NO_CACHE_ENV, "") not in ("", "0"):
+            return None
+        from ganlab.core.fileio import cache_root
+
+        return cache_root() / "benchmarks" / "evaluators" / key
+
     def prepare(self, progress: bool = False) -> None:
-        """Train the in-domain classifier and extract the reference features, unless already done."""
+        """Train the in-domain classifier and extract the reference features, unless already done (here, or in the
+        cache: ``$GANLAB_CACHE_DIR/benchmarks/evaluators/<key>/``, which a fresh training fills)."""
         ext = self.spec.protocol.extractor
         if ext is None or (self.shared / "features.npy").is_file():
+            return
+        cached = self._cached_evaluator()
+        if cached is not None and all((cached / f).is_file() for f in EVALUATOR_FILES):
+            for f in EVALUATOR_FILES:
+                atomic_write_bytes(self.shared / f, (cached / f).read_bytes())
             return
         from ganlab.core.features.indomain import train_classifier_on_dataset
 
@@ -89,6 +120,10 @@ class SettingContext:
         buf = io.BytesIO()
         np.save(buf, feats)
         atomic_write_bytes(self.shared / "features.npy", buf.getvalue())
+        if cached is not None:
+            with contextlib.suppress(OSError):  # a read-only cache only costs the next run a training
+                for f in EVALUATOR_FILES:
+                    atomic_write_bytes(cached / f, (self.shared / f).read_bytes())
 
     @property
     def extractor_name(self) -> str:
@@ -155,8 +190,8 @@ class SettingContext:
             out["k"] = p.k
         if p.capacity:
             out["classifier_accuracy"] = (
-                f"LeNet trained {p.capacity_epochs} epochs on the first {min(p.capacity_samples, p.n_fake)} labelled "
-                "samples, tested on 2,000 seeded training images (class-conditional methods only)"
+                f"LeNet trained {p.capacity_epochs} epochs on {min(p.capacity_samples, p.n_fake)} labelled samples "
+                "(a seeded subset), tested on 2,000 seeded training images (class-conditional methods only)"
             )
         return out
 
@@ -211,8 +246,10 @@ def evaluate_samples(ctx: SettingContext, samples: dict[str, torch.Tensor], seed
         rng = np.random.default_rng(seed)
         test = np.sort(rng.choice(len(ds), min(len(ds), 2000), replace=False))
         real = ds.get_batch(test)
+        # a seeded subset, not the first ones: a sampler may return its samples grouped by class (GOLD rejection)
+        take = np.sort(rng.permutation(len(images))[: p.capacity_samples])
         res = fitting_capacity(
-            (images[: p.capacity_samples], samples["label"][: p.capacity_samples].cpu().numpy()),
+            (images[take], samples["label"].cpu().numpy()[take]),
             real["image"],
             real["label"].numpy(),
             num_classes=ds.num_classes,

@@ -17,7 +17,7 @@ from ganlab.benchmarks.stats import LOWER_IS_BETTER, excludes_zero, mean_std, pa
 from ganlab.core.fileio import atomic_write_text
 from ganlab.core.results import records_to_csv
 
-__all__ = ["collect", "report"]
+__all__ = ["collect", "effect_lines", "report"]
 
 HIDDEN = {"eval_s"}
 
@@ -99,6 +99,38 @@ def setting_table(records: list[dict[str, Any]], setting: str, methods: list[str
     return lines, diffs
 
 
+def effect_lines(records: list[dict[str, Any]], setting: str, methods: list[str]) -> list[str]:
+    """What the paired differences of one setting resolve: per method and baseline, the metrics whose 95 % interval
+    excludes 0 (better or worse), then the pairs where none does (not resolved at this many seeds)."""
+    done = [r for r in records if r["setting"] == setting and r.get("status") == "done"]
+    metrics = [m for m in dict.fromkeys(k for r in done for k in r["metrics"]) if m not in HIDDEN]
+    by = {(r["method"], r["seed"]): r["metrics"] for r in done}
+    base_of = {r["method"]: r.get("baseline") for r in done}
+    resolved, unresolved = [], []
+    for m in methods:
+        b = base_of.get(m)
+        if b is None or b == m or not any(mm == b for (mm, _) in by):
+            continue
+        found = []
+        for k in metrics:
+            x = {s: by[(m, s)].get(k, math.nan) for (mm, s) in by if mm == m}
+            y = {s: by[(b, s)].get(k, math.nan) for (mm, s) in by if mm == b}
+            d, lo, hi, _ = paired_difference(x, y)
+            if excludes_zero(lo, hi):
+                better = (d < 0) == (k in LOWER_IS_BETTER)
+                found.append(f"{k} {d:+.3g} [{lo:+.3g}, {hi:+.3g}] ({'better' if better else 'worse'})")
+        if found:
+            resolved.append(f"- **{m}** vs {b}: " + "; ".join(found))
+        else:
+            unresolved.append(f"{m} vs {b}")
+    if not resolved and not unresolved:
+        return []
+    lines = ["Effects resolved (95 % paired interval excludes 0):", ""] + (resolved or ["- none"]) + [""]
+    if unresolved:
+        lines += ["Not resolved at these seeds (every interval contains 0): " + ", ".join(unresolved) + ".", ""]
+    return lines
+
+
 def _wall_time_lines(root: Path, wall_s: float | None) -> list[str]:
     """The wall time of the suite: of its one session, or the total over every session with the resumed ones apart
     (from ``wall_time.json``; ``wall_s`` is this session's when the folder has no record of sessions)."""
@@ -138,6 +170,7 @@ def report(root: str | Path, suite: Any, plots: bool = True, wall_s: float | Non
         lines += table + [""]
         if len(diffs) > 2:
             lines += ["Paired differences to the baseline:", ""] + diffs + [""]
+            lines += effect_lines(records, setting, methods)
         failed = [r for r in records if r["setting"] == setting and r.get("status") == "failed"]
         for r in failed:
             lines.append(f"- failed: {r['method']} seed {r['seed']}: {r.get('message')}")

@@ -83,6 +83,12 @@ def prune_checkpoints(cells: list[Cell]) -> int:
     return freed
 
 
+def job_weight(cells: list[Cell]) -> int:
+    """A rough cost of a job in trainings: the GANs its ensemble trains (``n_gans``), else 1."""
+    ensemble = cells[0].parts.one("ensemble")
+    return int(getattr(ensemble.options, "n_gans", 1)) if ensemble is not None else 1
+
+
 def _run_job(cells: list[Cell], threads: int | None = None, keep_checkpoints: bool = True) -> list[dict[str, Any]]:
     if threads:
         import torch
@@ -116,6 +122,9 @@ def _run_local(
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
         threads = max(1, (os.cpu_count() or 1) // workers)
+        # the longest jobs first (an ensemble trains several GANs), so the pool does not end on one long job while
+        # the other workers idle; the numbers do not depend on the order
+        work = sorted(work, key=lambda job: -job_weight(job))
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
             futures = {pool.submit(_run_job, job, threads, keep): job for job in work}
             for fut in as_completed(futures):
