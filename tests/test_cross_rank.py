@@ -18,7 +18,6 @@ One torchrun runs the fast tasks for the whole module (fixture ``report``); the 
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -42,11 +41,9 @@ def _free_port() -> int:
 
 
 def run_two(out: Path, *tasks: str, timeout: int = 400) -> None:
-    torchrun = shutil.which("torchrun") or str(Path(sys.executable).with_name("torchrun"))
-    if not Path(torchrun).exists():
-        pytest.skip("torchrun is not installed")
+    torchrun = [sys.executable, "-m", "torch.distributed.run"]  # this interpreter's torch, wherever its scripts lie
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
-    cmd = [torchrun, "--nproc_per_node", "2", "--master_port", str(_free_port()),
+    cmd = [*torchrun, "--nproc_per_node", "2", "--master_port", str(_free_port()),
            str(Path(__file__).with_name("cross_rank_worker.py")), str(out), *tasks]  # fmt: skip
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, proc.stderr[-4000:]

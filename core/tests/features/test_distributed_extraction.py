@@ -2,7 +2,6 @@
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,13 +11,11 @@ import pytest
 
 @pytest.mark.distributed
 def test_two_process_extraction_matches_single_process(tmp_path):
-    torchrun = shutil.which("torchrun") or str(Path(sys.executable).with_name("torchrun"))
-    if not Path(torchrun).exists():
-        pytest.skip("torchrun is not installed")
+    torchrun = [sys.executable, "-m", "torch.distributed.run"]  # this interpreter's torch, wherever its scripts lie
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
     port = str(29600 + os.getpid() % 1000)
     worker = str(Path(__file__).with_name("dist_worker.py"))
-    cmd = [torchrun, "--nproc_per_node", "2", "--master_port", port, worker, str(tmp_path)]
+    cmd = [*torchrun, "--nproc_per_node", "2", "--master_port", port, worker, str(tmp_path)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=170)
     assert proc.returncode == 0, proc.stderr[-3000:]
     reports = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
