@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ganlab.core.results import markdown_rows, markdown_section
+
 ROOT = Path(__file__).parents[1]
 README = (ROOT / "README.md").read_text()
 RESULTS_README = (ROOT / "results" / "README.md").read_text()
@@ -23,18 +25,11 @@ SECTIONS = {  # README section -> the committed files of its runs
 
 
 def _section(marker: str) -> str:
-    start = README.index(marker)
-    end = README.find("\n### ", start + 1)
-    return README[start : end if end > 0 else None]
+    return markdown_section(README, marker)
 
 
 def _rows(section: str) -> dict[str, list[str]]:
-    rows = {}
-    for line in section.splitlines():
-        if line.startswith("|") and not set(line) <= set("|- "):
-            cells = [c.strip().replace("**", "") for c in line.strip().strip("|").split("|")]
-            rows[cells[0]] = cells[1:]
-    return rows
+    return markdown_rows(section, keep="last")
 
 
 def _same(text: str, values: list[float], scale: float = 1.0) -> None:

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ganlab.core.results import markdown_rows, markdown_section
+
 ROOT = Path(__file__).parents[1]
 README = (ROOT / "README.md").read_text()
 RESULTS = ROOT / "results"
@@ -17,19 +19,10 @@ NUM = r"[-−+]?\d+(?:\.\d+)?"
 
 
 def _section(marker: str) -> str:
-    start = README.index(marker)
-    end = README.find("\n### ", start + 1)
-    return README[start : end if end > 0 else None]
+    return markdown_section(README, marker)
 
 
-def _rows(section: str) -> dict[str, list[str]]:
-    """First markdown table of a section: first cell -> the other cells (bold marks removed)."""
-    rows = {}
-    for line in section.splitlines():
-        if line.startswith("|") and not set(line) <= set("|- "):
-            cells = [c.strip().replace("**", "") for c in line.strip().strip("|").split("|")]
-            rows.setdefault(cells[0], cells[1:])
-    return rows
+_rows = markdown_rows  # first cell -> the other cells; the first row of a name wins
 
 
 def _nums(text: str) -> list[float]:

@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ganlab.core.results import markdown_rows, markdown_section
+
 ROOT = Path(__file__).parents[1]
 README = (ROOT / "README.md").read_text()
 RESULTS_README = (ROOT / "results" / "README.md").read_text()
@@ -21,17 +23,11 @@ METRICS = ("fid", "is", "precision", "recall", "density", "coverage")  # the REA
 
 
 def _section() -> str:
-    start = README.index("Measured (mean ± std over seeds 0, 1, 2")
-    return README[start : README.index("\n## ", start)]
+    return markdown_section(README, "Measured (mean ± std over seeds 0, 1, 2", end="\n## ")
 
 
 def _rows(section: str) -> dict[str, list[str]]:
-    rows = {}
-    for line in section.splitlines():
-        if line.startswith("|") and not set(line) <= set("|- "):
-            cells = [c.strip().replace("**", "") for c in line.strip().strip("|").split("|")]
-            rows[cells[0]] = cells[1:]
-    return rows
+    return markdown_rows(section, keep="last")
 
 
 def _same(text: str, values: list[float]) -> None:

@@ -34,6 +34,8 @@ from typing import Any
 from ganlab.core.fileio import RunLock, atomic_save, atomic_write_bytes, atomic_write_text, truncate_jsonl
 
 __all__ = [
+    "markdown_rows",
+    "markdown_section",
     "RunDir",
     "atomic_save",
     "atomic_write_bytes",
@@ -240,3 +242,23 @@ class RunDir:
 
     def __repr__(self) -> str:
         return f"RunDir({str(self.path)!r})"
+
+
+def markdown_section(text: str, marker: str, end: str = "\n### ") -> str:
+    """The part of a Markdown ``text`` from the line holding ``marker`` to the next ``end`` (a README's results
+    section, read back by the tests that compare it with the committed results)."""
+    start = text.index(marker)
+    stop = text.find(end, start + 1)
+    return text[start : stop if stop > 0 else None]
+
+
+def markdown_rows(section: str, keep: str = "first") -> dict[str, list[str]]:
+    """The rows of the Markdown tables in ``section``: first cell -> the other cells (bold marks removed, rules
+    skipped); a first cell seen twice keeps its ``first`` or ``last`` row."""
+    rows: dict[str, list[str]] = {}
+    for line in section.splitlines():
+        if line.startswith("|") and not set(line) <= set("|- :"):
+            cells = [c.strip().replace("**", "") for c in line.strip().strip("|").split("|")]
+            if keep == "last" or cells[0] not in rows:
+                rows[cells[0]] = cells[1:]
+    return rows
