@@ -18,9 +18,17 @@ from cross_rank_common import diagan_config, digits, gold_config
 
 
 def config(method: str, out: str):
-    """Dia-GAN: 8 steps, phase switch after step 3; GOLD: 2 epochs of 10 steps, re-weighting from step 10."""
+    """Dia-GAN: 8 steps, phase switch after step 3; GOLD: 2 epochs of 10 steps, re-weighting from step 10;
+    StyleGAN2 (the 32-px CPU preset at its smoke size, on the bundled 5k MNIST): 8 steps, lazy R1 and path length
+    every 2 steps, checkpoints every 2."""
     if method == "diagan":
         return diagan_config(out, steps=8), digits()
+    if method == "stylegan2":
+        from ganlab.core.train.config import load_experiment
+
+        over = ["train.progress=false", "train.tensorboard=false", "train.log_speed=false", "data.name=mnist5k"]
+        over += ["train.steps=8", "train.checkpoint_every=2", "train.sample_every=0", "train.log_every=1"]
+        return load_experiment("stylegan2_32_cpu_mnist", over, "smoke"), None
     cfg, data = gold_config(out, epochs=2)
     cfg.train.checkpoint_every = 2
     return cfg, data

@@ -23,7 +23,7 @@ import pytest
 import torch
 
 WORKER = Path(__file__).with_name("kill_resume_worker.py")
-PAUSE = {"diagan": 5, "gold": 13}
+PAUSE = {"diagan": 5, "gold": 13, "stylegan2": 5}
 
 
 def _command(world: int) -> list[str]:
@@ -113,6 +113,12 @@ def _kill_and_resume(tmp_path: Path, method: str, sig: signal.Signals, world: in
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
 def test_diagan_killed_after_the_phase_switch_resumes_to_the_same_end(sig, tmp_path, uninterrupted):
     _kill_and_resume(tmp_path, "diagan", sig, 1, uninterrupted)
+
+
+def test_stylegan2_killed_between_lazy_regularisation_steps_resumes_bit_identically(tmp_path, uninterrupted):
+    """The 32-px StyleGAN2 with its recipe on the bundled 5k MNIST, SIGKILLed after step 5 (R1 / path length ran
+    at step 4, next at 6): the resume from step 4 ends with the uninterrupted run's weights and metrics."""
+    _kill_and_resume(tmp_path, "stylegan2", signal.SIGKILL, 1, uninterrupted)
 
 
 @pytest.mark.slow

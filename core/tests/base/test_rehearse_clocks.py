@@ -36,8 +36,12 @@ def test_gold_epochs_are_a_clock_of_their_own():
     # the fitting-capacity protocol (40 epochs of 10,000, lr step at 20) is written out and shrunk: 2 epochs, the
     # step at round(20 * 2 / 40) = 1, n_eval samples per epoch
     assert got["experiment"]["capacity"] == {"epochs": 2, "samples_per_epoch": 32, "step_every": 1}
-    # the rejection bank and its statistics (50,000 by default, not in the config) are written as n_eval
-    assert (got["experiment"]["n_bank"], got["experiment"]["n_stats"], got["experiment"]["fid_n"]) == (32, 32, 32)
+    # the rejection bank and its statistics (50,000 by default, not in the config) are written as n_eval; the bank is
+    # class-balanced (n / classes per class), so it is rounded up to a multiple of the 10 MNIST classes
+    assert (got["experiment"]["n_bank"], got["experiment"]["n_stats"], got["experiment"]["fid_n"]) == (40, 32, 32)
+    for classes, n_eval, bank in ((10, 40, 40), (10, 41, 50), (7, 32, 35), (1000, 32, 1000)):
+        cfg = {**GOLD, "run": {**GOLD["run"], "model": {"options": {"num_classes": classes}}}}
+        assert derive_rehearsal(cfg, "gold", n_eval=n_eval)["experiment"]["n_bank"] == bank
     # one seed; the label-fraction rows keep the first and the last
     assert got["experiment"]["seeds"] == [1] and got["experiment"]["label_fractions"] == [0.01, 1.0]
 

@@ -49,6 +49,7 @@ __all__ = [
 from ganlab.core.rehearse_keys import (
     _NAMES,
     _SUFFIXES,
+    CLASS_MULTIPLE_KEYS,
     CLOCKS,
     COUNT_KEYS,
     IMPLICIT_COUNTS,
@@ -167,6 +168,7 @@ def derive_rehearsal(
         p: v for p, v in _leaves(cfg) if p and isinstance(p[-1], str) and declared.get(p[-1]) and _is_int(v) and v > 0
     }
     total = _train_steps(points) or max(points.values(), default=0)
+    classes = _class_count(cfg)
     if package in STEPS_FROM_CLOCK and clocks:
         points, total, steps, cap = _clock_step_points(cfg, points, clocks[0], max_evals)
     if points and total:
@@ -187,7 +189,8 @@ def derive_rehearsal(
         if not names or not _is_int(v) or v <= 0:
             continue
         if names[-1] in COUNT_KEYS + PACKAGE_COUNT_KEYS.get(package or "", ()) or names[-2:] == ["reference", "n"]:
-            _set(cfg, path, min(v, n_eval))
+            multiple = classes if names[-1] in CLASS_MULTIPLE_KEYS.get(package or "", ()) else 1
+            _set(cfg, path, _multiple(min(v, n_eval), multiple))
         elif batch is not None and names[-2:] == ["train", "batch_size"]:
             _set(cfg, path, min(v, batch))
     for path, v in list(_leaves_lists(cfg)):
@@ -199,10 +202,25 @@ def derive_rehearsal(
         node = _lookup(cfg, section)
         if isinstance(node, dict):
             for k in keys:
-                node.setdefault(k, n_eval)
+                multiple = classes if k in CLASS_MULTIPLE_KEYS.get(package or "", ()) else 1
+                node.setdefault(k, _multiple(n_eval, multiple))
     _shrink_clocks(cfg, clocks, n_eval, _rehearsal_batch(cfg))
     _ungraft_nested(cfg, nested)
     return cfg
+
+
+def _class_count(cfg: dict[str, Any]) -> int:
+    """The class count of the config's dataset (stated ``num_classes``, else the real dataset's), 0 if unknown."""
+    from ganlab.core.rehearse_assets import REAL_CLASSES
+
+    stated = [v for p, v in _leaves(cfg) if _names(p)[-1:] == ["num_classes"] and _is_int(v) and v > 0]
+    names = [v for p, v in _leaves(cfg) if _names(p)[-2:] == ["data", "name"] and isinstance(v, str)]
+    return max(stated or [REAL_CLASSES.get(n, 0) for n in names] or [0])
+
+
+def _multiple(value: int, multiple: int) -> int:
+    """``value`` rounded up to a multiple of ``multiple`` (a class-balanced bank needs ``n / classes`` per class)."""
+    return value if multiple <= 1 else -(-value // multiple) * multiple
 
 
 def _clock_step_points(

@@ -125,7 +125,7 @@ def networks(cfg: dict[str, Any]) -> list[str]:
     """The evaluation networks and embeddings a config names."""
     out = []
     for k, v, _ in _walk(cfg):
-        if k in ("extractor", "embedding") and isinstance(v, str):
+        if (k in ("extractor", "embedding") or k.endswith("_extractor")) and isinstance(v, str):
             out.append(v)
         elif k == "network" and isinstance(v, dict) and isinstance(v.get("name"), str):
             out.append(v["name"])
@@ -182,6 +182,7 @@ REAL_CLASSES = {
     "imagenet_lt": 1000,
     **dict.fromkeys(("mnist", "fashion_mnist", "cifar10", "svhn", "stl10"), 10),
     "cifar100": 100,
+    "lsun": 10,  # GOLD's labelled scene categories (categories: all)
 }
 # datasets built from another dataset's files at their root: the stand-in written is the source's
 # (Colored MNIST colours the MNIST digits it finds under its root)

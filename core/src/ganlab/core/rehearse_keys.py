@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "CLOCKS",
+    "CLASS_MULTIPLE_KEYS",
     "COUNT_KEYS",
     "IMPLICIT_COUNTS",
     "NESTED",
@@ -29,6 +30,8 @@ SCHEDULE_KEYS: dict[str, dict[str, str | None]] = {
 }
 # evaluation sample counts (any package); ``n`` only inside a ``reference`` section
 COUNT_KEYS = ("n_fake", "n_real", "n_samples", "num_samples", "samples_per_class", "manifold_samples")
+# package -> its count keys that must stay a multiple of the dataset's classes (GOLD's class-balanced rejection bank)
+CLASS_MULTIPLE_KEYS: dict[str, tuple[str, ...]] = {"gold": ("n_bank",)}
 # package -> its own evaluation sizes (sample banks, generated sets, classifier test draws)
 PACKAGE_COUNT_KEYS: dict[str, tuple[str, ...]] = {
     "diagan": ("cae_samples",),
