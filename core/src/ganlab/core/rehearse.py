@@ -315,9 +315,12 @@ def _materialise_defaults(cfg: dict[str, Any], package: str | None) -> None:
 
     proto = PROTOCOLS["gold"]
     keys = {"epochs": proto.epochs, "samples_per_epoch": proto.samples_per_epoch, "step_every": proto.step_every}
-    for section in (cfg.get("experiment"), cfg.get("run", {}).get("method", {}).get("options")):
+    options = cfg.get("run", {}).get("method", {}).get("options")
+    for section in (cfg.get("experiment"), options):
         if isinstance(section, dict):
             section["capacity"] = {**keys, **(section.get("capacity") or {})}
+    if isinstance(options, dict):  # an epoch of 10,000 items (also an active-learning round's, whose epochs
+        options.setdefault("per_epoch", 10000)  # lie on another clock), shrunk with the epoch clock's unit
 
 
 def _materialise_eval_size(node: Any) -> None:
