@@ -130,11 +130,16 @@ def repro_smoke(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, venv_params=VENV_PARAMS)
 def rehearse(session: nox.Session) -> None:
-    """Dress rehearsal of every paper config (``ganlab repro rehearse --all``): the paper's code path on a shrunk
-    schedule, stand-in data and stand-in weights; extra arguments go to the command (e.g. ``-- --timeout 600``)."""
+    """Dress rehearsal of every paper config, in one process and under torchrun with two (``ganlab repro rehearse
+    --all --modes 1proc,2proc``, at most an hour per config and mode): the paper's code path on a shrunk schedule,
+    stand-in data and stand-in weights; then the table (the committed one with this machine's records, printed, not
+    written). Extra arguments replace the defaults (e.g. ``-- --modes 1proc,2proc,kill_resume --timeout 600``)."""
     _install(session, *PACKAGES)
-    args = session.posargs or ["--timeout", "3600"]
-    session.run("ganlab", "repro", "rehearse", "--all", *args)
+    args = session.posargs or ["--modes", "1proc,2proc", "--timeout", "3600"]
+    try:
+        session.run("ganlab", "repro", "rehearse", "--all", *args)
+    finally:  # the table also when a rehearsal failed (the session still fails)
+        session.run("python", os.path.join("benchmarks", "results", "rehearsal", "make_table.py"), "--print-only")
 
 
 @nox.session(python=PYTHON, venv_params=VENV_PARAMS)

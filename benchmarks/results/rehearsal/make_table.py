@@ -1,10 +1,13 @@
 """Write the committed rehearsal table (``rehearsal.json`` and ``rehearsal.md`` beside this file) from the records
-``ganlab repro rehearse`` keeps (``<cache>/rehearse/rehearsals.json``, or ``--cache-dir``'s).
+``ganlab repro rehearse`` keeps (``<cache>/rehearse/rehearsals.json`` by default, or ``--records``).
 
     python benchmarks/results/rehearsal/make_table.py --records /tmp/rh/cache/rehearsals.json --machine "..."
+    python benchmarks/results/rehearsal/make_table.py --print-only   # the table with this machine's records
 
-A row of the committed table is kept until a newer record of the same experiment replaces it; ``ganlab repro list``
-reads the JSON (by config hash), so a changed paper config shows as not rehearsed until it is rehearsed again.
+One row per (experiment, mode): ``1proc`` (one process), ``2proc`` (torchrun, two processes) and ``kill_resume``
+(stopped mid-run and resumed); a row of the committed table is kept until a newer record of the same experiment and
+mode replaces it (a row without a mode, from before modes, is a ``1proc`` row). ``ganlab repro list`` reads the JSON
+(by config hash), so a changed paper config shows as not rehearsed until it is rehearsed again.
 """
 
 from __future__ import annotations
@@ -13,7 +16,10 @@ import argparse
 import json
 from pathlib import Path
 
+from ganlab.core.rehearse_records import MODES, mode_of, records_dir
+
 HERE = Path(__file__).resolve().parent
+TITLES = {"1proc": "1 process", "2proc": "2 processes", "kill_resume": "kill + resume"}
 
 
 def _phases(ph: dict) -> str:
@@ -26,42 +32,72 @@ def _phases(ph: dict) -> str:
     )
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--records", required=True, help="rehearsals.json written by ganlab repro rehearse")
-    ap.add_argument("--machine", default="", help="where the rehearsals ran (cores, load)")
-    args = ap.parse_args()
-    new = json.loads(Path(args.records).read_text())
-    out = HERE / "rehearsal.json"
-    old = json.loads(out.read_text()) if out.is_file() else {"rehearsals": []}
-    rows = {r["experiment"]: r for r in old["rehearsals"]}
-    for digest, rec in new.items():
-        prev = rows.get(rec["experiment"])
+def merge(old_rows: list[dict], new: dict[str, dict]) -> list[dict]:
+    """The committed rows updated with the records ``new`` (by record key), one row per (experiment, mode)."""
+    rows = {(r["experiment"], r.get("mode", "1proc")): {**r, "mode": r.get("mode", "1proc")} for r in old_rows}
+    for key, rec in new.items():
+        digest, mode = mode_of(key, rec)
+        prev = rows.get((rec["experiment"], mode))
         if prev is None or prev.get("when", "") <= rec.get("when", ""):
-            rows[rec["experiment"]] = {"config_hash": digest, **rec}
-    table = sorted(rows.values(), key=lambda r: r["experiment"])
-    machine = args.machine or old.get("machine", "")
-    out.write_text(json.dumps({"machine": machine, "rehearsals": table}, indent=2) + "\n")
+            rows[rec["experiment"], mode] = {**rec, "config_hash": digest, "mode": mode}
+    return sorted(rows.values(), key=lambda r: (r["experiment"], MODES.index(r["mode"]) if r["mode"] in MODES else 9))
+
+
+def _cell(r: dict | None) -> tuple[str, str]:
+    if r is None:
+        return "-", "-"
+    return r.get("status", "pass" if r["passed"] else "fail"), f"{r['wall_s']:.0f}"
+
+
+def markdown(table: list[dict], machine: str) -> list[str]:
+    by = {}
+    for r in table:
+        by.setdefault(r["experiment"], {})[r["mode"]] = r
+    cols = " | ".join(f"{TITLES[m]} | wall (s)" for m in MODES)
     lines = [
         "# Dress rehearsals of the paper configs",
         "",
         "`ganlab repro rehearse EXP`: the paper config with its schedule shrunk (every schedule point kept in order),",
-        "stand-in datasets in the real on-disk formats and stand-in evaluation weights; one process on a CPU.",
+        "stand-in datasets in the real on-disk formats and stand-in evaluation weights, on a CPU, in three modes:",
+        "one process; two processes under `torch.distributed.run` (gloo; `--nproc 2`); and one process stopped once",
+        "with SIGTERM after a checkpoint past the middle of a training, resumed, and compared with an uninterrupted",
+        "rehearsal (final weights bit-equal, records equal but for wall-clock fields, no lock / temporary / failure",
+        "file left; `--kill-resume`).",
         f"Machine: {machine}. Written by `make_table.py` from the rehearsal records; `ganlab repro list` reads",
         "`rehearsal.json` (a changed paper config has another hash and shows as not rehearsed).",
         "",
-        "| config | result | wall time (s) | batch per process | phases | error |",
-        "|---|---|---|---|---|---|",
+        f"| config | {cols} | batch per process | phases (1 process) | error |",
+        "|---|" + "---|" * (2 * len(MODES) + 3),
     ]
-    for r in table:
-        err = (r.get("error") or "").replace("|", "/")[:160]
-        lines.append(
-            f"| {r['experiment']} | {r.get('status', 'pass' if r['passed'] else 'fail')} | {r['wall_s']:.0f} | "
-            f"{r.get('batch', '')} | {_phases(r.get('phases') or {})} | {err} |"
-        )
-    passed = sum(r["passed"] for r in table)
-    lines += ["", f"{passed} of {len(table)} rehearsed configs passed."]
-    (HERE / "rehearsal.md").write_text("\n".join(lines) + "\n")
+    for exp, modes in by.items():
+        cells = " | ".join(" | ".join(_cell(modes.get(m))) for m in MODES)
+        first = modes.get("1proc") or next(iter(modes.values()))
+        errors = [f"{m}: {modes[m]['error']}" for m in MODES if modes.get(m, {}).get("error")]
+        err = "; ".join(errors).replace("|", "/")[:240]
+        lines.append(f"| {exp} | {cells} | {first.get('batch', '')} | {_phases(first.get('phases') or {})} | {err} |")
+    counts = []
+    for m in MODES:
+        rows = [r for r in table if r["mode"] == m]
+        counts.append(f"{TITLES[m]}: {sum(r['passed'] for r in rows)} of {len(rows)} passed")
+    return [*lines, "", "; ".join(counts) + "."]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--records", default=None, help="rehearsals.json written by ganlab repro rehearse")
+    ap.add_argument("--machine", default="", help="where the rehearsals ran (cores, load)")
+    ap.add_argument("--print-only", action="store_true", help="print the table, write nothing")
+    args = ap.parse_args()
+    records = Path(args.records) if args.records else records_dir(None) / "rehearsals.json"
+    new = json.loads(records.read_text()) if records.is_file() else {}
+    out = HERE / "rehearsal.json"
+    old = json.loads(out.read_text()) if out.is_file() else {"rehearsals": []}
+    table = merge(old["rehearsals"], new)
+    machine = args.machine or old.get("machine", "")
+    lines = markdown(table, machine)
+    if not args.print_only:
+        out.write_text(json.dumps({"machine": machine, "rehearsals": table}, indent=2) + "\n")
+        (HERE / "rehearsal.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
 

@@ -17,17 +17,18 @@ Three things shrink:
   batch-statistics code paths; pass ``batch=None`` to keep the paper's when time allows).
 
 :func:`rehearse` runs it (:mod:`ganlab.core.rehearse_assets` writes the stand-in datasets and evaluation networks it
-needs) and reports the phases it went through; passes are recorded per config hash for ``ganlab repro list``.
+needs) and reports the phases it went through; outcomes are recorded per config hash and mode
+(:mod:`ganlab.core.rehearse_records`) for ``ganlab repro list``; :mod:`ganlab.core.rehearse_modes` runs it under
+two processes or stops and resumes it.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,13 @@ from ganlab.core.rehearse_keys import (
     register_schedule_keys,
 )
 from ganlab.core.rehearse_keys import package_key as _package
+from ganlab.core.rehearse_records import COMMITTED, committed_records, config_hash, rehearsed  # noqa: F401
+from ganlab.core.rehearse_records import records_dir as _records_file
+from ganlab.core.rehearse_records import write_record as _record
+
+# a runner of the harness in other processes: (key, config file, run dir, cache) -> (records, phases to add; an
+# "error" among them fails the rehearsal); None: the harness runs in this process
+Runner = Callable[[str, Path, Path, Path], tuple[list[dict[str, Any]], dict[str, Any]]]
 
 # ------------------------------------------------------------------------------------------------ walking
 Path_ = tuple[Any, ...]
@@ -385,72 +393,6 @@ def _has_period(cfg: dict[str, Any], path: Path_, declared: dict[str, str | None
         return False
 
 
-# ------------------------------------------------------------------------------------------------ records
-def config_hash(config: str | Path) -> str:
-    """Hash of an experiment's resolved ``paper`` config (a changed config needs a new rehearsal)."""
-    from ganlab.core.config import read_yaml, select_scale
-
-    text = yaml.safe_dump(select_scale(read_yaml(config), "paper"), sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _records_file(cache_dir: str | Path | None) -> Path:
-    from ganlab.core.fileio import cache_root
-
-    return Path(cache_dir) if cache_dir is not None else cache_root() / "rehearse"
-
-
-def _read_records(cache_dir: str | Path | None) -> dict[str, Any]:
-    f = _records_file(cache_dir) / "rehearsals.json"
-    try:
-        return json.loads(f.read_text())
-    except (OSError, ValueError):
-        return {}
-
-
-# the rehearsals committed with the repository (``benchmarks/results/rehearsal``), found beside the source tree
-COMMITTED = Path(__file__).resolve().parents[4] / "benchmarks" / "results" / "rehearsal" / "rehearsal.json"
-
-
-def committed_records(path: str | Path | None = None) -> dict[str, Any]:
-    """The committed rehearsal table by config hash (empty when the file is absent, e.g. an installed wheel)."""
-    try:
-        rows = json.loads(Path(path or COMMITTED).read_text())["rehearsals"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}
-    return {r["config_hash"]: r for r in rows if isinstance(r, dict) and "config_hash" in r}
-
-
-def rehearsed(config: str | Path, cache_dir: str | Path | None = None, committed: str | Path | None = None) -> bool:
-    """Whether this exact paper config (by hash) has a passed rehearsal on record: in this machine's records under
-    ``cache_dir`` or in the committed table (``committed``, default :data:`COMMITTED`)."""
-    try:
-        key = config_hash(config)
-    except Exception:  # an unreadable config was never rehearsed
-        return False
-    local = _read_records(cache_dir).get(key)
-    record = local if local is not None else committed_records(committed).get(key, {})
-    return bool(record.get("passed"))
-
-
-def _record(result: Rehearsal, cache_dir: str | Path | None) -> None:
-    from ganlab.core.fileio import atomic_write_text
-
-    records = _read_records(cache_dir)
-    records[result.config_hash] = {
-        "experiment": result.key,
-        "passed": result.passed,
-        "status": result.status,
-        "wall_s": round(result.wall_s, 1),
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "batch": result.batch,
-        "phases": result.phases,
-        "substituted": result.substituted,
-        "error": result.error,
-    }
-    atomic_write_text(_records_file(cache_dir) / "rehearsals.json", json.dumps(records, indent=2, sort_keys=True))
-
-
 # ------------------------------------------------------------------------------------------------ running
 @dataclass
 class Rehearsal:
@@ -465,6 +407,7 @@ class Rehearsal:
     error: str = ""
     substituted: list[str] = field(default_factory=list)
     batch: str = ""  # the batch per process used, and why
+    mode: str = "1proc"  # how it ran (ganlab.core.rehearse_records.MODES)
 
     @property
     def passed(self) -> bool:
@@ -472,7 +415,8 @@ class Rehearsal:
 
     def line(self) -> str:
         ph = self.phases
-        parts = [f"{self.status:7s} {self.key:45s} {self.wall_s:7.1f} s"]
+        name = self.key if self.mode == "1proc" else f"{self.key} [{self.mode}]"
+        parts = [f"{self.status:7s} {name:45s} {self.wall_s:7.1f} s"]
         if ph:
             parts.append(
                 f"steps {ph.get('steps_reached', '-')}/{ph.get('steps_planned', '-')} "
@@ -534,10 +478,14 @@ def rehearse(
     cache_dir: str | Path | None = None,
     out_dir: str | Path | None = None,
     timeout_s: float | None = None,
+    mode: str = "1proc",
+    runner: Runner | None = None,
     **derive: Any,
 ) -> Rehearsal:
     """Rehearse ``exp``'s paper config (derived as :func:`derive_rehearsal` says) on stand-in data and stand-in
-    evaluation networks where the real ones are missing; record the outcome under ``cache_dir``."""
+    evaluation networks where the real ones are missing; record the outcome under ``cache_dir`` as ``mode``.
+    ``runner`` runs the harness in other processes (:mod:`ganlab.core.rehearse_modes`); its run folder is
+    ``<out>/<key>/<hash>-<mode>`` (a one-process rehearsal's: ``<out>/<key>/<hash>``)."""
     from ganlab.core.config import read_yaml
     from ganlab.core.rehearse_assets import RehearsalTimeout, prepared, time_limit
     from ganlab.core.results import RunDir
@@ -549,9 +497,10 @@ def rehearse(
     raw = read_yaml(exp.config)
     cfg = derive_rehearsal(raw, key.split("/")[0], **derive)
     out = Path(out_dir) if out_dir is not None else cache / "runs"
-    run_path = out / key / digest
+    run_path = out / key / (digest if mode == "1proc" else f"{digest}-{mode}")
     start = time.time()
     result = Rehearsal(key, "fail", config_hash=digest, batch=_batch_note(raw, cfg, key.split("/")[0], derive))
+    result.mode, extra = mode, {}
     records: list[dict[str, Any]] = []
     try:
         with time_limit(timeout_s), prepared(cfg, cache) as (config_dict, substituted):
@@ -564,9 +513,13 @@ def rehearse(
             config_file = run_path / "rehearse.yaml"
             run_path.mkdir(parents=True, exist_ok=True)
             config_file.write_text(yaml.safe_dump(config_dict, sort_keys=False))
-            records = exp.run(config_file, "paper", [], run_dir)
-            run_dir.write_results(records, title=f"{key} (rehearsal of the paper scale)")
-        result.status = "pass"
+            if runner is None:
+                records = exp.run(config_file, "paper", [], run_dir)
+                run_dir.write_results(records, title=f"{key} (rehearsal of the paper scale)")
+            else:
+                records, extra = runner(key, config_file, run_path, cache)
+        result.error = extra.pop("error", "")
+        result.status = "fail" if result.error else "pass"
     except (Exception, RehearsalTimeout) as exc:  # a failed rehearsal is a result, reported in one line
         result.error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
         if run_path.is_dir():
@@ -578,7 +531,7 @@ def rehearse(
     clocked = _package(key.split("/")[0]) in STEPS_FROM_CLOCK
     planned = None if clocked else _train_steps(schedule_points(cfg, key.split("/")[0]))
     if run_path.exists():
-        result.phases = _phases(run_path, records, planned)
+        result.phases = {**_phases(run_path, records, planned), **extra}
         if result.passed and planned and result.phases["trainings"] and result.phases["steps_reached"] != planned:
             result.status = "fail"
             result.error = f"training stopped at step {result.phases['steps_reached']} of {planned}"

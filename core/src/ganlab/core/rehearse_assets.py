@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-__all__ = ["FAKE_WEIGHTS", "REAL_CLASSES", "RehearsalTimeout", "networks", "prepared", "time_limit"]
+__all__ = ["FAKE_WEIGHTS", "REAL_CLASSES", "RehearsalTimeout", "networks", "prepared", "standins_active", "time_limit"]
 
 
 def _tv(builder: str, prefix: str = "", wrap: str | None = None, **kwargs: Any) -> Callable[[], Any]:
@@ -261,14 +261,24 @@ def _batch(cfg: dict[str, Any]) -> int:
 def prepared(cfg: dict[str, Any], cache: Path) -> Iterator[tuple[dict[str, Any], list[str]]]:
     """Within the block: ``cfg`` (a copy) reads stand-in datasets, missing weights are stand-ins found through
     ``$GANLAB_WEIGHTS_DIR``, and checksums of stand-in files are not compared."""
-    from ganlab.core.data.checksums import skip_checksums
     from ganlab.core.data.standin import default_num
-    from ganlab.core.features import weights as W
 
     cfg = copy.deepcopy(cfg)
     substituted = _datasets(cfg, cache / "data", default_num)
+    substituted += _weights(cfg, (cache / "weights").resolve())
+    with standins_active(cache):
+        yield cfg, substituted
+
+
+@contextlib.contextmanager
+def standins_active(cache: Path) -> Iterator[None]:
+    """The process-wide part of :func:`prepared`, for a process that runs a config prepared by another one (each
+    worker of a two-process rehearsal): ``$GANLAB_WEIGHTS_DIR`` on the stand-in weights, no checksum comparison of
+    stand-in files."""
+    from ganlab.core.data.checksums import skip_checksums
+    from ganlab.core.features import weights as W
+
     folder = (cache / "weights").resolve()
-    substituted += _weights(cfg, folder)
     original = W.check_sha256
 
     def check(file: Path, sha256: str | None) -> str:
@@ -282,7 +292,7 @@ def prepared(cfg: dict[str, Any], cache: Path) -> Iterator[tuple[dict[str, Any],
         mock.patch.dict(os.environ, {W.WEIGHTS_ENV: str(folder)}),
         mock.patch.object(W, "check_sha256", check),
     ):
-        yield cfg, substituted
+        yield
 
 
 class RehearsalTimeout(BaseException):

@@ -220,7 +220,7 @@ def add_repro_command(subparsers: argparse._SubParsersAction, package: str) -> N
 
 
 def _list(package: str | None = None, cache_dir: str | None = None) -> int:
-    from ganlab.core.rehearse import rehearsed
+    from ganlab.core.rehearse_records import passed_modes
 
     for key, exp in all_experiments().items():
         if package is None or key.startswith(package + "/"):
@@ -229,7 +229,10 @@ def _list(package: str | None = None, cache_dir: str | None = None) -> int:
                 needs = requirements(exp, s)
                 part = f"{s}: " + ("runs here" if not needs else "needs " + ", ".join(needs))
                 if s == "paper" and not exp.status.get(s, "ok").startswith("pending"):
-                    part += " (rehearsed)" if rehearsed(exp.config, cache_dir) else " (not rehearsed)"
+                    modes = passed_modes(exp.config, cache_dir)  # rehearsed: its one-process rehearsal passed
+                    label = "rehearsed" if "1proc" in modes else "not rehearsed"
+                    others = [m for m in modes if m != "1proc"]
+                    part += f" ({label}; {' and '.join(others)} passed too)" if others else f" ({label})"
                 parts.append(part)
             print(f"{key:45s} {exp.description}\n{'':45s} [{'; '.join(parts)}]")
     return 0
@@ -293,7 +296,9 @@ def _register_rehearse(sub: argparse._SubParsersAction) -> None:
         help="dress rehearsal of the paper scale: the paper config with its schedule shrunk, on stand-ins",
         description="Run each experiment's paper config, derived to a short schedule (every schedule point kept in "
         "order and scaled), small evaluation counts, stand-in datasets and stand-in weights for missing evaluation "
-        "networks; print pass/fail, wall time and the phases reached. A pass is recorded for `ganlab repro list`.",
+        "networks; print pass/fail, wall time and the phases reached. A pass is recorded for `ganlab repro list`. "
+        "--nproc 2 runs it under torch.distributed.run (two processes, gloo on the CPU); --kill-resume stops it once "
+        "mid-run with SIGTERM, resumes it and compares the final state with an uninterrupted rehearsal.",
     )
     pr.add_argument("experiments", nargs="*", help="package/name keys (see `ganlab repro list`)")
     pr.add_argument("--all", action="store_true", help="rehearse every experiment with a paper scale")
@@ -302,33 +307,61 @@ def _register_rehearse(sub: argparse._SubParsersAction) -> None:
     pr.add_argument("--batch", default="4", help="cap on train.batch_size ('paper': keep the paper's)")
     pr.add_argument("--timeout", type=float, default=None, help="seconds per config (default: none)")
     pr.add_argument("--cache-dir", default=None, help="stand-ins, runs and records (default: <cache>/rehearse)")
+    pr.add_argument("--nproc", type=int, choices=(1, 2), default=1, help="2: under torch.distributed.run (gloo, CPU)")
+    pr.add_argument(
+        "--kill-resume",
+        action="store_true",
+        help="stop the rehearsal once mid-run (SIGTERM), resume it, and compare with an uninterrupted one",
+    )
+    pr.add_argument("--modes", default=None, help="comma-separated modes to run in turn: 1proc, 2proc, kill_resume")
     pr.set_defaults(func=_rehearse_cli)
 
 
+def _modes(args: argparse.Namespace) -> list[str]:
+    from ganlab.core.rehearse_records import MODES
+
+    if args.modes:
+        if args.kill_resume or args.nproc != 1:
+            raise GanlabError("--modes says every mode: leave out --nproc and --kill-resume")
+        modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+        unknown = [m for m in modes if m not in MODES]
+        if unknown or not modes:
+            raise GanlabError(f"--modes {args.modes!r}: choose among {', '.join(MODES)}")
+        return modes
+    if args.kill_resume and args.nproc != 1:
+        raise GanlabError("--kill-resume stops and resumes a one-process rehearsal: leave out --nproc 2")
+    return ["kill_resume"] if args.kill_resume else ["2proc" if args.nproc == 2 else "1proc"]
+
+
 def _rehearse_cli(args: argparse.Namespace) -> int:
-    from ganlab.core.rehearse import rehearse
+    from ganlab.core.rehearse_modes import rehearse_mode
 
     exps = all_experiments()
     keys = [k for k, e in exps.items() if "paper" in e.scales] if args.all else args.experiments
     if not keys:
         raise GanlabError("name experiments to rehearse (ganlab repro list) or pass --all")
     batch = None if args.batch == "paper" else int(args.batch)
+    modes = _modes(args)
     results = []
     for key in keys:
         exp = get_experiment(key)
-        r = rehearse(
-            key,
-            exp,
-            cache_dir=args.cache_dir,
-            timeout_s=args.timeout,
-            steps=args.steps,
-            n_eval=args.n_eval,
-            batch=batch,
-        )
-        print(r.line(), flush=True)
-        for s in r.substituted:
-            print(f"{'':8s}stand-in: {s}")
-        results.append(r)
+        for mode in modes:
+            r = rehearse_mode(
+                key,
+                exp,
+                mode,
+                cache_dir=args.cache_dir,
+                timeout_s=args.timeout,
+                steps=args.steps,
+                n_eval=args.n_eval,
+                batch=batch,
+            )
+            print(r.line(), flush=True)
+            for s in r.substituted if mode == modes[0] else ():
+                print(f"{'':8s}stand-in: {s}")
+            results.append(r)
+            if r.status == "pending":  # nothing to rehearse in any mode
+                break
     failed = [r.key for r in results if r.status == "fail"]
     print(f"{len(results) - len(failed)} of {len(results)} rehearsals passed or are pending; failed: {len(failed)}")
     return 1 if failed else 0

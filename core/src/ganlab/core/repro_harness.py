@@ -192,6 +192,14 @@ class Harness:
             self._device = PartialState().device
         return self._device
 
+    @property
+    def is_main(self) -> bool:
+        """Whether this process writes the experiment's files (under torchrun every process runs every pair, and
+        only rank 0 writes its records, logs and results, once)."""
+        from accelerate import PartialState
+
+        return PartialState().is_main_process
+
     # ------------------------------------------------------------------------------------------------- the run
     def run(self) -> list[dict[str, Any]]:
         """Every (arm, seed), seed-major; then the aggregate. Raises :class:`ReproError` after writing results when
@@ -205,13 +213,16 @@ class Harness:
                     per_seed.extend(self.run_one(arm, seed))
                 except Exception as exc:  # the other pairs go on; a KeyboardInterrupt stops the run
                     failed.append(f"arm {arm.name!r} seed {seed}: {type(exc).__name__}: {exc}")
-                    self.run_dir.log_event(
-                        {"event": "arm_failed", "arm": arm.name, "seed": seed, "error": traceback.format_exc()}
-                    )
-        atomic_write_text(self.run_dir.path / "per_seed.csv", records_to_csv(per_seed))
+                    if self.is_main:
+                        self.run_dir.log_event(
+                            {"event": "arm_failed", "arm": arm.name, "seed": seed, "error": traceback.format_exc()}
+                        )
+        if self.is_main:
+            atomic_write_text(self.run_dir.path / "per_seed.csv", records_to_csv(per_seed))
         records = self.hooks.finish(self, per_seed, aggregate(per_seed, self.group_by, self.metric_columns(per_seed)))
         partial = f" (PARTIAL: {len(failed)} failed)" if failed else ""
-        self.run_dir.write_results(records, title=f"{self.title}{partial}")
+        if self.is_main:
+            self.run_dir.write_results(records, title=f"{self.title}{partial}")
         if failed:
             raise ReproError(
                 f"{len(failed)} of {len(self.spec.arms) * len(self.spec.seeds)} runs failed (the other results are "
@@ -246,9 +257,10 @@ class Harness:
             return saved["records"]
         head = {"arm": arm.name, **arm.columns(), "seed": seed}
         out = [{**head, **rec, **self.protocol.as_record()} for rec in self.hooks.results(self, arm, seed)]
-        atomic_write_text(done, json.dumps({"fingerprint": fingerprint, "records": out}, indent=1, default=str))
-        for rec in out:
-            self.run_dir.log_metrics({"event": "arm_result", **rec})
+        if self.is_main:
+            atomic_write_text(done, json.dumps({"fingerprint": fingerprint, "records": out}, indent=1, default=str))
+            for rec in out:
+                self.run_dir.log_metrics({"event": "arm_result", **rec})
         return out
 
     def fingerprint(self, arm: Arm, seed: int) -> str:
@@ -304,7 +316,7 @@ class Harness:
                 self._history(run_dir, rule.metric), rule.metric, rule.direction, rule.patience
             ):
                 trainer.fit(stop_at=(trainer.step // rule.every + 1) * rule.every)
-            if trainer.step < cfg.train.steps:
+            if trainer.step < cfg.train.steps and self.is_main:
                 run_dir.log_event({"event": "early_stop", "step": trainer.step, "metric": rule.metric})
         trainer.export_generator()
         return trainer
