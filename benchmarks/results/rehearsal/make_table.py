@@ -82,6 +82,64 @@ def markdown(table: list[dict], machine: str) -> list[str]:
     return [*lines, "", "; ".join(counts) + "."]
 
 
+ROOT = HERE.parents[2]
+# package word of an experiment key -> the folder of its README
+READMES = {
+    "diagan": "diagan",
+    "gold": "gold",
+    "icgan": "icgan",
+    "instance-selection": "instance_selection",
+    "multigan-boosting": "multigan_boosting",
+}
+SECTION = "## Paper-scale rehearsal"
+
+
+def package_section(table: list[dict], package: str, paper: list[str]) -> list[str]:
+    """The README section of one package: every paper config of it (``paper``), its result and wall time per mode."""
+    by: dict[str, dict] = {}
+    for r in table:
+        by.setdefault(r["experiment"], {})[r["mode"]] = r
+    lines = [
+        SECTION,
+        "",
+        "From `benchmarks/results/rehearsal/rehearsal.md` (`ganlab repro rehearse EXP`: the paper config with its",
+        "schedule and evaluation sizes shrunk, on stand-in data in the real file formats and stand-in weights, on 2",
+        "shared CPU cores; `--nproc 2`: two processes; `--kill-resume`: stopped mid-run, resumed and compared with an",
+        "uninterrupted rehearsal). `-`: not rehearsed in that mode yet.",
+        "",
+        "| config | " + " | ".join(f"{TITLES[m]} | wall (s)" for m in MODES) + " |",
+        "|---|" + "---|" * (2 * len(MODES)),
+    ]
+    for exp in paper:
+        lines.append(f"| {exp} | " + " | ".join(" | ".join(_cell(by.get(exp, {}).get(m))) for m in MODES) + " |")
+    done = [e for e in paper if by.get(e, {}).get("1proc")]
+    passed = [e for e in done if by[e]["1proc"]["passed"]]
+    lines += ["", f"{len(passed)} of {len(paper)} paper configs pass in one process ({len(done)} rehearsed)."]
+    return lines
+
+
+def write_sections(table: list[dict], paper_configs: dict[str, list[str]]) -> None:
+    """Replace each package README's rehearsal section (from its heading to the next ``## ``) with the table's."""
+    for package, folder in READMES.items():
+        path = ROOT / folder / "README.md"
+        text = path.read_text().split("\n")
+        start = text.index(SECTION)
+        end = next((i for i in range(start + 1, len(text)) if text[i].startswith("## ")), len(text))
+        body = package_section(table, package, paper_configs.get(package, []))
+        lines = [*text[:start], *body, *([""] if end < len(text) else []), *text[end:]]
+        path.write_text("\n".join(lines).rstrip("\n") + "\n")
+
+
+def paper_configs() -> dict[str, list[str]]:
+    from ganlab.core.repro import all_experiments
+
+    out: dict[str, list[str]] = {}
+    for key, exp in all_experiments().items():
+        if "paper" in exp.scales:
+            out.setdefault(key.split("/")[0], []).append(key)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--records", default=None, help="rehearsals.json written by ganlab repro rehearse")
@@ -98,6 +156,7 @@ def main() -> int:
     if not args.print_only:
         out.write_text(json.dumps({"machine": machine, "rehearsals": table}, indent=2) + "\n")
         (HERE / "rehearsal.md").write_text("\n".join(lines) + "\n")
+        write_sections(table, paper_configs())
     print("\n".join(lines))
     return 0
 
