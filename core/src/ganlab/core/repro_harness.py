@@ -312,14 +312,23 @@ class Harness:
             self.hooks.fit(self, arm, seed, trainer)
         else:  # stop after `patience` evaluations without improvement (the history is read back on resume);
             # each chunk of `every` steps ends with a checkpoint, so an early stop is resumable too
-            while trainer.step < cfg.train.steps and not patience_exhausted(
-                self._history(run_dir, rule.metric), rule.metric, rule.direction, rule.patience
-            ):
+            while trainer.step < cfg.train.steps and not self._exhausted(run_dir, rule):
                 trainer.fit(stop_at=(trainer.step // rule.every + 1) * rule.every)
             if trainer.step < cfg.train.steps and self.is_main:
                 run_dir.log_event({"event": "early_stop", "step": trainer.step, "metric": rule.metric})
         trainer.export_generator()
         return trainer
+
+    def _exhausted(self, run_dir: RunDir, rule: Any) -> bool:
+        """Whether the patience rule stops the run: decided by the main process, which writes the metrics log, and
+        sent to the others (each reading the log itself could race the write and leave the processes disagreeing)."""
+        history = self._history(run_dir, rule.metric) if self.is_main else []
+        decision = [patience_exhausted(history, rule.metric, rule.direction, rule.patience)]
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            dist.broadcast_object_list(decision, src=0)
+        return bool(decision[0])
 
     @staticmethod
     def _history(run_dir: RunDir, metric: str) -> list[float]:
