@@ -428,6 +428,17 @@ class Rehearsal:
         return " | ".join(parts)
 
 
+def _protocol_networks(exp: Any) -> tuple[str, ...]:
+    """The evaluation network the experiment's paper protocol names (a config may leave it to a default: the best-G
+    choice of boosting's GAN runs by Inception Score), so that it gets stand-in weights too."""
+    try:
+        protocol = exp.protocol("paper") if exp.protocol is not None else None
+    except Exception:  # an undeclared protocol names nothing
+        return ()
+    name = getattr(getattr(protocol, "network", None), "name", None)
+    return (name,) if isinstance(name, str) else ()
+
+
 def _batch_note(raw: dict[str, Any], cfg: dict[str, Any], package: str, derive: dict[str, Any]) -> str:
     """The batch per process of the rehearsal against the paper's, and why."""
     from ganlab.core.config import select_scale
@@ -503,7 +514,7 @@ def rehearse(
     result.mode, extra = mode, {}
     records: list[dict[str, Any]] = []
     try:
-        with time_limit(timeout_s), prepared(cfg, cache) as (config_dict, substituted):
+        with time_limit(timeout_s), prepared(cfg, cache, _protocol_networks(exp)) as (config_dict, substituted):
             result.substituted = substituted
             if run_path.exists():  # a rehearsal starts fresh: the harness would resume an earlier one
                 import shutil

@@ -138,9 +138,10 @@ def _found(names: list[str]) -> Path | None:
     return next((f for f in _candidates(names, None) if f.is_file()), None)
 
 
-def _weights(cfg: dict[str, Any], folder: Path) -> list[str]:
-    """Stand-in weight files for the missing networks (written once, kept in ``folder``); returns what was
-    substituted. Real files from the user's weights folder are linked into ``folder``."""
+def _weights(cfg: dict[str, Any], folder: Path, extra: tuple[str, ...] = ()) -> list[str]:
+    """Stand-in weight files for the missing networks (those ``cfg`` names and ``extra``, e.g. its protocol's; written
+    once, kept in ``folder``); returns what was substituted. Real files from the user's weights folder are linked
+    into ``folder``."""
     from ganlab.core.features.weights import WEIGHTS_ENV
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -151,7 +152,7 @@ def _weights(cfg: dict[str, Any], folder: Path) -> list[str]:
             if f.is_file() and not link.exists():
                 link.symlink_to(f.resolve())
     substituted = []
-    for name in networks(cfg):
+    for name in dict.fromkeys([*networks(cfg), *extra]):
         base = name.split(":", 1)[0]
         if base not in FAKE_WEIGHTS or ":" in name:
             continue  # no weights file, or no stand-in writer (the extractor then fails naming the file)
@@ -258,14 +259,16 @@ def _batch(cfg: dict[str, Any]) -> int:
 
 
 @contextlib.contextmanager
-def prepared(cfg: dict[str, Any], cache: Path) -> Iterator[tuple[dict[str, Any], list[str]]]:
+def prepared(
+    cfg: dict[str, Any], cache: Path, extra_networks: tuple[str, ...] = ()
+) -> Iterator[tuple[dict[str, Any], list[str]]]:
     """Within the block: ``cfg`` (a copy) reads stand-in datasets, missing weights are stand-ins found through
     ``$GANLAB_WEIGHTS_DIR``, and checksums of stand-in files are not compared."""
     from ganlab.core.data.standin import default_num
 
     cfg = copy.deepcopy(cfg)
     substituted = _datasets(cfg, cache / "data", default_num)
-    substituted += _weights(cfg, (cache / "weights").resolve())
+    substituted += _weights(cfg, (cache / "weights").resolve(), extra_networks)
     with standins_active(cache):
         yield cfg, substituted
 

@@ -1,0 +1,28 @@
+"""One paper config per package rehearsed in the default test run (issue 21, item 6; the others run in
+``nox -s rehearse``): the paper config derived to its short schedule, on stand-in data in the real file formats and
+stand-in weights, through the package's harness, one process. Dia-GAN's is in core/tests/base/test_rehearse_modes.py
+(one and two processes, killed and resumed). Each must pass, train, and evaluate."""
+
+from __future__ import annotations
+
+import pytest
+
+from ganlab.core.repro import get_experiment
+from ganlab.core.rehearse_modes import rehearse_mode
+
+# package -> (a paper config that is cheap to rehearse, the trainings its rehearsal runs)
+CONFIGS = {
+    "gold/figure2": 1,  # GOLD re-weighting on MNIST (idx files), the paper's batch of 128
+    "multigan-boosting/table1_C": 0,  # the classifier columns on a cached BigGAN-sample set (no GAN trained)
+    "instance-selection/mini": 5,  # embedding, density scoring, selection and SAGAN training
+}
+
+
+@pytest.mark.parametrize("key", sorted(CONFIGS))
+def test_paper_config_rehearses(key, tmp_path):
+    result = rehearse_mode(key, get_experiment(key), cache_dir=tmp_path / "cache", timeout_s=600)
+    assert result.status == "pass", result.error
+    ph = result.phases
+    assert ph["evaluated"] and ph["trainings"] == CONFIGS[key]
+    if ph["steps_planned"]:  # the planned schedule ran to its end
+        assert ph["steps_reached"] == ph["steps_planned"]
