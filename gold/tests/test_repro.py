@@ -112,6 +112,24 @@ def test_harness_arms():
     assert [a.name for a in spec.arms] == ["gold_balanced", "random"]
 
 
+def test_the_protocol_of_a_rejection_experiment_counts_the_whole_bank():
+    """Tables 3 / 5 score each fixed bank whole: the committed mini records say how many fakes their FID read."""
+    import csv
+    from pathlib import Path
+
+    proto = harness_spec(load_repro_config(EXPERIMENTS["table3_mnist"].config, "mini")).protocol
+    results = Path(__file__).parents[1] / "results" / "table3_mnist_mini"
+    rows = [r for f in sorted(results.glob("seed*/results.csv")) for r in csv.DictReader(f.read_text().splitlines())]
+    assert len(rows) == 6 and {int(r["fid_n_fake"]) for r in rows} == {proto.n_fake} == {50000}
+    assert proto.conditioning.labels == "class_sequential"  # 5,000 of each class, class after class
+    assert "fixed bank of 50000 samples" in EXPERIMENTS["table3_mnist"].protocol("mini")
+    reweight = harness_spec(load_repro_config(EXPERIMENTS["figure6"].config, "mini")).protocol
+    assert (reweight.n_fake, reweight.conditioning.labels) == (
+        load_repro_config(EXPERIMENTS["figure6"].config, "mini").experiment.fid_n,
+        "uniform",
+    )
+
+
 @pytest.mark.parametrize(
     "name", [n if n in FAST else pytest.param(n, marks=pytest.mark.slow) for n in sorted(EXPERIMENTS)]
 )

@@ -56,6 +56,20 @@ def test_unknown_key_names_key_valid_keys_and_closest_match():
     assert "'optim.lrr'" in msg and "betas, lr, n_dis" in msg and "optim.lr" in msg
 
 
+def test_an_optional_section_names_its_own_bad_key():
+    @dataclass
+    class Outer:
+        optim: Optim | None = None
+
+    assert from_dict(Outer, {"optim": None}).optim is None
+    with pytest.raises(ConfigError) as err:
+        from_dict(Outer, {"optim": {"lrr": 0.1}})
+    msg = str(err.value)
+    assert "'optim.lrr'" in msg and "betas, lr, n_dis" in msg and "optim.lr" in msg
+    with pytest.raises(ConfigError, match="n_dis must be >= 1"):
+        from_dict(Outer, {"optim": {"n_dis": 0}})
+
+
 def test_type_errors():
     with pytest.raises(ConfigError, match="steps.*integer"):
         from_dict(Cfg, {"steps": "many"})

@@ -6,7 +6,8 @@ Layout under the suite's run folder::
     <setting>/_shared/                      the in-domain classifier and reference features (made once)
     <setting>/_train/<signature>/seed<k>/   a core trainer run directory (resumable; shared by the methods whose
                                             training parts are the same, e.g. vanilla and vanilla + DRS)
-    <setting>/<method>/seed<k>/cell.json    status, metrics and protocol of the cell; samples.png
+    <setting>/<method>/seed<k>/cell.json    status, metrics and protocol of the cell (the core protocol's eval_*
+                                            columns among them); samples.png
 
 A cell whose ``cell.json`` says ``done`` is skipped on a re-run; an unfinished training resumes from its checkpoint,
 so an interrupted suite finishes with the numbers an uninterrupted one gets.
@@ -141,7 +142,8 @@ def run_cell(cell: Cell) -> dict[str, Any]:
     done = read_cell(cell.dir)
     if done is not None and done.get("status") == "done":
         return done
-    base = {"setting": cell.setting, "method": cell.method_name, "seed": cell.seed, "baseline": cell.spec.baseline}
+    base = {"setting": cell.setting, "method": cell.method_name, "seed": cell.seed, "baseline": cell.spec.baseline,
+            **cell.ctx.eval_protocol.as_record()}  # fmt: skip
     why = cell.unfit()
     if why is not None:
         record = {**base, "status": "skipped", "message": why}
@@ -151,7 +153,7 @@ def run_cell(cell: Cell) -> dict[str, Any]:
     try:
         trained = cell.train()
         train_s = time.perf_counter() - t0
-        samples = cell.sample(trained, cell.ctx.spec.protocol.n_fake)
+        samples = cell.sample(trained, cell.ctx.n_fake)
         metrics = evaluate_samples(cell.ctx, samples, seed=cell.seed)
         if samples["image"].ndim == 4:
             _sheet(cell, samples["image"])

@@ -1,6 +1,10 @@
 """The metric protocol of a setting: its data, the in-domain feature extractor trained here, the reference features,
 and the evaluation of a method's samples — every number returned with the protocol it was measured under.
 
+The evaluation follows the setting's core :class:`~ganlab.core.evaluation.protocol.EvalProtocol`
+(:meth:`ganlab.benchmarks.suite.ProtocolSpec.eval_protocol`): its metrics, number of fakes, P/R/D/C reals and k, IS
+splits and batch size; the network it names is checked to resize as the protocol says.
+
 Shared files of a setting live in ``<suite run>/<setting>/_shared/`` and are made once, before any cell runs
 (:func:`prepare`): the classifier checkpoint and the features of every training image.
 """
@@ -21,7 +25,7 @@ import torch
 
 from ganlab.core.fileio import atomic_write_bytes, atomic_write_text
 
-__all__ = ["NO_CACHE_ENV", "SettingContext", "evaluate_samples"]
+__all__ = ["NO_CACHE_ENV", "SettingContext", "describe_setting", "evaluate_samples"]
 
 EVALUATOR_FILES = ("classifier.pt", "classifier.json", "features.npy")
 NO_CACHE_ENV = "GANLAB_BENCH_NO_CACHE"  # set to 1: every suite run trains its own evaluator
@@ -42,6 +46,7 @@ class SettingContext:
         self._dataset = None
         self._extractor = None
         self._features: np.ndarray | None = None
+        self.eval_protocol = self.spec.eval_protocol()  # core's EvalProtocol: what every number is measured under
 
     # ------------------------------------------------------------------------------------------------ data
     @property
@@ -139,7 +144,9 @@ class SettingContext:
     @property
     def extractor(self) -> Any:
         if self._extractor is None:
-            self._extractor = self._get_extractor()
+            ext = self._get_extractor()
+            self.eval_protocol.check_extractor(getattr(ext, "resize", "none"))
+            self._extractor = ext
         return self._extractor
 
     def logits(self, images: Any) -> np.ndarray:
@@ -147,13 +154,14 @@ class SettingContext:
         from ganlab.core.features import extract_features
 
         out = "logprobs" if self.extractor_name.split(":")[0] == "inception" else "logits"
-        return extract_features(self._get_extractor(output=out), images, batch_size=256, device=_device(),
-                                progress=False)  # fmt: skip
+        return extract_features(self._get_extractor(output=out), images, batch_size=self.eval_protocol.batch_size,
+                                device=_device(), progress=False)  # fmt: skip
 
     def embed(self, images: Any) -> np.ndarray:
         from ganlab.core.features import extract_features
 
-        return extract_features(self.extractor, images, batch_size=256, device=_device(), progress=False)
+        bs = self.eval_protocol.batch_size
+        return extract_features(self.extractor, images, batch_size=bs, device=_device(), progress=False)
 
     @property
     def features(self) -> np.ndarray:
@@ -170,8 +178,14 @@ class SettingContext:
         path = self.shared / "classifier.json"
         return json.loads(path.read_text()).get("accuracy") if path.is_file() else None
 
+    @property
+    def n_fake(self) -> int:
+        """The number of fakes each cell draws (the protocol's)."""
+        return self.eval_protocol.fake_count(len(self.dataset))
+
     def protocol(self) -> dict[str, Any]:
-        """The protocol of this setting's numbers (saved beside every value)."""
+        """The protocol of this setting's numbers in the suite's own words (saved beside every value, next to the
+        core protocol's ``eval_*`` columns)."""
         p = self.spec.protocol
         out: dict[str, Any] = {"dataset": self.data_cfg.get("name"), "n_fake": p.n_fake}
         if p.extractor is not None and p.extractor.name:
@@ -203,34 +217,61 @@ def _group_recall(ctx: SettingContext, fake_feats: np.ndarray, k: int) -> float:
     return float(precision_recall(ctx.features[minor], fake_feats, k=k)["recall"])
 
 
+def describe_setting(spec: Any, recorded: dict[str, Any] | None = None) -> str:
+    """The protocol of a setting in words: core's ``describe()`` of its :class:`EvalProtocol`, then what only the
+    suite states or measures (the dataset, the evaluator's training and accuracy from a cell's ``recorded`` protocol,
+    the minority, mode and classifier-on-synthetic columns)."""
+    p = spec.protocol
+    words = [spec.eval_protocol().describe(), f"Dataset: {spec.run.get('data', {}).get('name', 'mnist5k')}."]
+    recorded = recorded or {}
+    if recorded.get("extractor"):
+        words.append(f"Network: {recorded['extractor']}.")
+    if p.minority:
+        words.append(
+            f"minority_share: the share of minor-colour samples; minority_recall: the recall (k = {p.k}) of the "
+            "minor-colour training images."
+        )
+    if p.modes:
+        words.append(
+            f"modes_covered, high_quality: mode statistics of the {p.n_fake} samples (a mode is covered by 20 "
+            "samples per 10,000 within 4 sigma of its centre)."
+        )
+    if recorded.get("classifier_accuracy"):
+        words.append(f"classifier_accuracy: {recorded['classifier_accuracy']}.")
+    return " ".join(words)
+
+
 def evaluate_samples(ctx: SettingContext, samples: dict[str, torch.Tensor], seed: int) -> dict[str, float]:
-    """Every metric of the setting's protocol on ``samples`` (``image`` (N, ...) in [-1, 1], optional ``label``)."""
-    p = ctx.spec.protocol
+    """Every metric of the setting's protocol on ``samples`` (``image`` (N, ...) in [-1, 1], optional ``label``):
+    the core protocol's feature metrics (P/R/D/C reals drawn at random with the cell's ``seed``), then the suite's
+    own columns."""
+    p, e = ctx.spec.protocol, ctx.eval_protocol
     images = samples["image"].float().cpu()
     out: dict[str, float] = {}
     t0 = time.perf_counter()
-    if p.metrics:
+    if e.metrics:
         from ganlab.core.metrics.fid import fid_from_features
 
         fake = ctx.embed(images)
-        real = ctx.features
-        if "fid" in p.metrics:
+        real = ctx.features  # the reference: every image of the training split
+        if "fid" in e.metrics:
             out["fid"] = float(fid_from_features(real, fake))
-        if "prdc" in p.metrics:
+        if "prdc" in e.metrics:
             from ganlab.core.metrics.prdc import prdc
 
-            if p.n_real is not None and p.n_real < len(real):
-                real = real[np.sort(np.random.default_rng(seed).choice(len(real), p.n_real, replace=False))]
-            out.update({k: float(v) for k, v in prdc(real, fake, k=p.k).items()})
-        if "is" in p.metrics:
+            n_real = e.prdc.n_real
+            if n_real is not None and n_real < len(real):
+                real = real[np.sort(np.random.default_rng(seed).choice(len(real), n_real, replace=False))]
+            out.update({k: float(v) for k, v in prdc(real, fake, k=e.prdc.k).items()})
+        if "is" in e.metrics:
             from ganlab.core.metrics.inception_score import inception_score
 
-            out["is"], out["is_std"] = (float(v) for v in inception_score(ctx.logits(images), splits=10))
+            out["is"], out["is_std"] = (float(v) for v in inception_score(ctx.logits(images), splits=e.is_splits))
         if p.minority:
             from ganlab.diagan.analysis import minor_occurrence
 
             out["minority_share"] = minor_occurrence(images)
-            out["minority_recall"] = _group_recall(ctx, fake, p.k)
+            out["minority_recall"] = _group_recall(ctx, fake, e.prdc.k)
     if p.modes:
         from ganlab.core.metrics.modes import mode_statistics
 

@@ -1,8 +1,8 @@
 """The tables of a suite run, rebuilt from its finished cells (no training): ``results.csv``, ``results.json`` and
 ``summary.md`` (mean ± std over seeds per setting and method, the best of each column in bold, each method's paired
-difference to its baseline with a 95 % interval, marked * when it excludes 0, the protocol of every number), plus
-the plots and sheets of :mod:`ganlab.benchmarks.plots` and the per-instance score comparison of
-:mod:`ganlab.benchmarks.scores`.
+difference to its baseline with a 95 % interval, marked * when it excludes 0, the protocol of every number: core's
+``describe()`` once per setting, its ``as_record()`` ``eval_*`` columns on every row), plus the plots and sheets of
+:mod:`ganlab.benchmarks.plots` and the per-instance score comparison of :mod:`ganlab.benchmarks.scores`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from ganlab.benchmarks.protocol import describe_setting
 from ganlab.benchmarks.sessions import read_sessions
 from ganlab.benchmarks.stats import LOWER_IS_BETTER, excludes_zero, mean_std, paired_difference
 from ganlab.core.fileio import atomic_write_text
@@ -23,13 +24,16 @@ HIDDEN = {"eval_s"}
 
 
 def collect(root: str | Path, suite: Any) -> list[dict[str, Any]]:
-    """Every cell record of the suite under ``root`` (pending cells included as such), in suite order."""
+    """Every cell record of the suite under ``root`` (pending cells included as such), in suite order; each with its
+    setting's core protocol columns (``eval_*``, written by the cell; from the suite for a cell written without)."""
     from ganlab.benchmarks.cells import read_cell
 
     out = []
+    protocols = {s: spec.eval_protocol().as_record() for s, spec in suite.settings.items()}
     for setting, method, seed in suite.cells():
         rec = read_cell(Path(root) / setting / method / f"seed{seed}")
-        out.append(rec or {"setting": setting, "method": method, "seed": seed, "status": "pending"})
+        rec = rec or {"setting": setting, "method": method, "seed": seed, "status": "pending"}
+        out.append({**rec, **{k: v for k, v in protocols[setting].items() if k not in rec}})
     return out
 
 
@@ -41,6 +45,7 @@ def _flat(rec: dict[str, Any]) -> dict[str, Any]:
         row["message"] = rec["message"]
     if rec.get("wall_s") is not None:
         row["wall_s"] = round(rec["wall_s"], 1)
+    row.update({k: v for k, v in rec.items() if k.startswith("eval_")})
     return row
 
 
@@ -165,8 +170,7 @@ def report(root: str | Path, suite: Any, plots: bool = True, wall_s: float | Non
         lines += [f"## {setting}", ""]
         if suite.settings[setting].description:
             lines += [suite.settings[setting].description.strip(), ""]
-        if proto:
-            lines += ["Protocol: " + "; ".join(f"{k}: {v}" for k, v in proto.items()), ""]
+        lines += ["Protocol: " + describe_setting(suite.settings[setting], proto), ""]
         lines += table + [""]
         if len(diffs) > 2:
             lines += ["Paired differences to the baseline:", ""] + diffs + [""]

@@ -16,6 +16,12 @@ A suite file (package data under ``suites/``, or any path)::
 
 The same ``run`` (G/D, steps, batch, optimiser) serves every method of a setting; a method changes only what its
 parts change. ``baseline`` names the method a method's paired differences are taken against.
+
+A setting's ``protocol:`` section is converted, in :meth:`ProtocolSpec.eval_protocol` only, into core's
+:class:`~ganlab.core.evaluation.protocol.EvalProtocol` (the object every package's reproductions use): the network
+(the in-domain classifier the setting trains, ``<arch>_indomain``, or a named pretrained extractor), its resize, the
+number of fakes, the reference (every image of the training split) and the P/R/D/C reals, k and counts. The cells
+evaluate through it, every result record carries its ``as_record()`` columns and the summary its ``describe()``.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from typing import Any
 
 from ganlab.core.config import apply_overrides, from_dict, read_yaml
 from ganlab.core.errors import ConfigError
+from ganlab.core.evaluation.protocol import EvalProtocol, ResizeSpec
 from ganlab.core.registry import closest
 
 __all__ = ["ExtractorSpec", "MethodSpec", "ProtocolSpec", "SettingSpec", "Suite", "list_suites", "load_suite"]
@@ -39,7 +46,10 @@ class ExtractorSpec:
 
     ``name`` (e.g. ``inception``: clean-fid's Inception, the papers' protocol) uses a pretrained core extractor,
     whose weights must be on disk; without it, an in-domain classifier (``arch``) is trained here on the setting's
-    data and its penultimate layer stands in for Inception.
+    data and its penultimate layer stands in for Inception. ``resize`` is how the network resizes its input (core's
+    ``ResizeSpec``; checked against the network when it is built): by default none for the in-domain classifier
+    (images at the setting's resolution) and clean-fid's resize to 299 for ``inception``; any other named network
+    declares it.
     """
 
     name: str | None = None
@@ -48,6 +58,24 @@ class ExtractorSpec:
     epochs: int = 3
     holdout: float = 0.1
     seed: int = 0
+    resize: ResizeSpec | None = None
+
+    @property
+    def network(self) -> str:
+        """The network's name in the protocol: the pretrained extractor's, or ``<arch>_indomain``."""
+        return self.name or f"{self.arch}_indomain"
+
+    def resize_spec(self) -> ResizeSpec:
+        if self.resize is not None:
+            return self.resize
+        if self.name is None:
+            return ResizeSpec("none", None)
+        if self.name == "inception":
+            return ResizeSpec("clean", 299)
+        raise ConfigError(
+            f"protocol.extractor.resize: say how {self.name!r} resizes its input (method: clean, tf_bilinear, "
+            "torchvision or none; size)"
+        )
 
 
 @dataclass
@@ -75,6 +103,32 @@ class ProtocolSpec:
         if self.n_fake < 10:
             raise ValueError(f"protocol.n_fake must be >= 10, got {self.n_fake}")
 
+    def eval_protocol(self, data: dict[str, Any] | None = None) -> EvalProtocol:
+        """This section as core's :class:`EvalProtocol` (the one conversion; ``data``: the setting's ``run.data``).
+
+        FID against every image of the training split; P/R/D/C with ``k`` against ``n_real`` of them drawn at random
+        with the cell's seed (None: all of them) and every fake; IS over 10 splits; a class-conditional generator's
+        labels drawn uniformly, an instance-conditioned one's stored instances uniformly; the last generator (the
+        trainer's G, its EMA when enabled). Without an extractor (2-D toys) no feature metric applies.
+        """
+        split = str((data or {}).get("split", "train"))
+        ext = self.extractor
+        proto: dict[str, Any] = {
+            "metrics": list(self.metrics),
+            "n_fake": self.n_fake,
+            "reference": {"split": split, "draw": "all"},
+            "prdc": {"k": self.k, "n_real": self.n_real, "n_fake": None, "seed": None},
+            "is_splits": 10,
+            "conditioning": {"labels": "uniform", "instances": "uniform"},
+            "checkpoint": {"choice": "last"},
+            "batch_size": 256,
+        }
+        if ext is not None:
+            r = ext.resize_spec()
+            proto["network"] = {"name": ext.network, "options": dict(ext.options)}
+            proto["resize"] = {"method": r.method, "size": r.size}
+        return from_dict(EvalProtocol, proto, where="protocol")
+
 
 @dataclass
 class SettingSpec:
@@ -82,6 +136,10 @@ class SettingSpec:
     conditional: dict[str, Any] = field(default_factory=dict)  # model options of the class-conditional variant
     protocol: ProtocolSpec = field(default_factory=ProtocolSpec)
     description: str = ""
+
+    def eval_protocol(self) -> EvalProtocol:
+        """The setting's evaluation as core's protocol (see :meth:`ProtocolSpec.eval_protocol`)."""
+        return self.protocol.eval_protocol(self.run.get("data"))
 
 
 @dataclass
@@ -105,6 +163,11 @@ class Suite:
             raise ValueError(f"seeds must be distinct and at least one, got {self.seeds}")
         if not self.settings or not self.methods:
             raise ValueError("a suite needs at least one setting and one method")
+        for name, spec in self.settings.items():  # a protocol core cannot state fails when the suite loads
+            try:
+                spec.eval_protocol()
+            except ConfigError as exc:
+                raise ConfigError(f"settings.{name}.{exc}") from None
         for name, m in self.methods.items():
             if m.baseline != name and m.baseline not in self.methods:
                 hint = closest(m.baseline, list(self.methods))

@@ -126,6 +126,8 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
                 return _coerce(value, arg, where)
             except ConfigError as exc:
                 errors.append(str(exc))
+        if len(errors) == 1:  # ``Section | None``: the section's own message (e.g. the unknown key, with valid ones)
+            raise ConfigError(errors[0])
         raise ConfigError(f"{where}: {value!r} is not a {_type_name(tp)}")
     if origin is Literal:
         if value not in get_args(tp):

@@ -26,7 +26,7 @@ from typing import Any
 
 from ganlab.core.config import from_dict, load_config, save_config, to_dict
 from ganlab.core.errors import ConfigError
-from ganlab.core.evaluation.protocol import EvalProtocol, NetworkSpec, ResizeSpec
+from ganlab.core.evaluation.protocol import ConditioningSpec, EvalProtocol, NetworkSpec, ResizeSpec
 from ganlab.core.repro import Experiment, experiments
 from ganlab.core.repro_harness import Arm, Harness, Hooks, ReproSpec
 from ganlab.core.results import RunDir
@@ -65,8 +65,9 @@ class GoldSpec(ReproSpec):
 
 
 def eval_protocol(p: ProtocolConfig) -> EvalProtocol:
-    """The FID settings as core's protocol: the network ``fid_extractor`` names, ``fid_n`` fakes (a rejection bank is
-    scored whole), every real training image, labels drawn uniformly, the last generator."""
+    """The FID settings as core's protocol: the network ``fid_extractor`` names, ``fid_n`` fakes drawn with uniform
+    labels (a rejection bank is scored whole: ``n_bank`` fakes, ``n_bank / num_classes`` of each class in class
+    order), every real training image, the last generator."""
     if p.fid_extractor == "lenet_indomain":  # LeNet-32 reads images resized (bilinear, antialiased) to 32 px
         resize = ResizeSpec("torchvision", 32)
     elif p.fid_extractor == "inception":
@@ -75,7 +76,14 @@ def eval_protocol(p: ProtocolConfig) -> EvalProtocol:
         resize = ResizeSpec("none", None)  # the registered network's own preprocessing
     fid = p.fid or p.kind == "unstable"
     network = NetworkSpec(name=p.fid_extractor, options=dict(p.fid_extractor_options))
-    return EvalProtocol(metrics=["fid"] if fid else [], network=network, resize=resize, n_fake=p.fid_n)
+    bank = p.kind == "rejection"
+    return EvalProtocol(
+        metrics=["fid"] if fid else [],
+        network=network,
+        resize=resize,
+        n_fake=p.n_bank if bank else p.fid_n,
+        conditioning=ConditioningSpec(labels="class_sequential" if bank else "uniform"),
+    )
 
 
 def harness_spec(cfg: ReproConfig) -> GoldSpec:
@@ -220,7 +228,15 @@ def run_protocol(config: Path, scale: str, overrides: Sequence[str], run_dir: Ru
 def _words(config: Path) -> Any:
     def words(scale: str) -> str:
         p = load_repro_config(config, scale).experiment
-        s = "Fitting capacity: LeNet-32 trained on generated samples (uniform labels), accuracy on the real test set."
+        data = (
+            f"each fixed bank of {p.n_bank} samples (random or GOLD-accepted, class-balanced)"
+            if p.kind == "rejection"
+            else "generated samples (uniform labels)"
+        )
+        s = (
+            f"Fitting capacity: a classifier (LeNet-32 on images, an MLP on 2-D points) trained on {data}, accuracy "
+            "on the real test set."
+        )
         return s + (" FID: " + eval_protocol(p).describe() if (p.fid or p.kind == "unstable") else "")
 
     return words
