@@ -2,9 +2,11 @@
 
 For each such table the text between it and the table or heading before it must hold the words ``ganlab repro
 show EXP --scale S`` prints (core's ``EvalProtocol.describe()`` of the experiment at that scale; for the demo table,
-the demo suite setting's), so the network, resize, N fake / N real and checkpoint rule; with a feature metric, the
-network's name and the number of fakes are checked by name as well. Every table of a package README is either
-listed here as results or as another kind of table, so a new results table without its protocol line fails.
+the suite setting's, followed by the methods whose protocol differs, e.g. GOLD rejection's class-sequential labels),
+so the network, resize, N fake / N real and checkpoint rule; with a feature metric, the network's name and the number
+of fakes are checked by name as well. Every table of a package README, of the root README and of the benchmarks
+README is either listed here as results or as another kind of table, so a new results table without its protocol
+line fails.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("instance_selection", "multigan_boosting", "diagan", "gold", "icgan")
 TABLE1 = tuple(f"multigan-boosting/table1_{c}" for c in (*"BCDEFG", *"IJKLMN", "baseline"))
 
+CPU_MNIST = "| method | fid | precision | recall | density | coverage | acceptance |"
+CPU_COLORED = "| method | fid | precision | recall | density | coverage | minority_share |"
 # (README, the first row of a results table, the experiments it reports, their scale); "bench:SUITE/SETTING": a
 # benchmark suite's setting
 RESULTS = [
@@ -39,6 +43,12 @@ RESULTS = [
     ("icgan", "| arm | FID ↓ | precision ↑ |", ("icgan/table1_imagenet64",), "mini"),
     ("icgan", "| k | stored | FID k-means |", ("icgan/figure4",), "mini"),
     (".", "| method | fid | precision | recall | coverage | classifier_accuracy |", ("bench:demo/mnist",), "demo"),
+    (".", CPU_MNIST, ("bench:cpu/mnist",), "cpu"),
+    (".", CPU_COLORED, ("bench:cpu/colored",), "cpu"),
+    (".", "| method | modes_covered | high_quality |", ("bench:cpu/gauss",), "cpu"),
+    ("benchmarks", CPU_MNIST, ("bench:cpu/mnist",), "cpu"),
+    ("benchmarks", CPU_COLORED, ("bench:cpu/colored",), "cpu"),
+    ("benchmarks", "| method | modes_covered | high_quality |", ("bench:cpu/gauss",), "cpu"),
 ]
 # the other tables of the package READMEs (first rows): what is implemented, experiment lists, protocols, options,
 # parameter counts, speed, rehearsals, and a results table that continues the one before it (same experiment)
@@ -54,6 +64,11 @@ OTHER = (
     "| option | ",
     "| benchmark | ours |",
     "| | LDRM | LDRV | score",  # diagan (b): the phase-1 diagnosis of the table5_colored_mnist runs above it
+    "| folder | distribution |",  # the root README's packages
+    "| paper | experiment | config | status |",
+    "| role | parts |",  # the benchmarks README's method parts and suites
+    "| suite | settings |",
+    "| method | vs |",  # a suite's paired differences: they continue the results table above them
 )
 HEADING = re.compile(r"^#{1,6} ")
 
@@ -90,11 +105,13 @@ def block_before(text: str, first_row: str) -> str:
 
 def _protocol(key: str, scale: str) -> tuple[str, object]:
     if key.startswith("bench:"):
+        from ganlab.benchmarks.protocol import describe_methods
         from ganlab.benchmarks.suite import load_suite
 
-        suite, setting = key[len("bench:") :].split("/")
-        proto = load_suite(suite).settings[setting].eval_protocol()
-        return proto.describe(), proto
+        name, setting = key[len("bench:") :].split("/")
+        suite = load_suite(name)
+        proto, methods = suite.settings[setting].eval_protocol(), describe_methods(suite, setting)
+        return " ".join([proto.describe(), *([methods] if methods else [])]), proto
     exp = all_experiments()[key]
     return describe_protocol(exp, scale), exp.protocol(scale)
 
@@ -131,9 +148,28 @@ def test_the_check_fails_without_the_protocol_line(folder, first_row, keys, scal
     assert missing(kept, keys[0], scale)
 
 
-def test_every_package_readme_table_is_listed_as_results_or_as_another_kind():
+BENCH = [r for r in RESULTS if r[2][0].startswith("bench:")]
+
+
+@pytest.mark.parametrize("folder, first_row, keys, scale", BENCH, ids=[f"{r[0]}:{r[2][0]}" for r in BENCH])
+def test_the_check_fails_without_the_sentence_of_the_methods_that_draw_otherwise(folder, first_row, keys, scale):
+    from ganlab.benchmarks.protocol import describe_methods
+    from ganlab.benchmarks.suite import load_suite
+
+    name, setting = keys[0][len("bench:") :].split("/")
+    methods = describe_methods(load_suite(name), setting)
+    if not methods:  # every method of the setting is evaluated as the setting says (25 Gaussians: no GOLD)
+        assert "For " not in block_before(_readme(folder), first_row)
+        return
+    assert "gold_rejection" in methods and "labels in equal blocks per class, in class order" in methods
+    block = block_before(_readme(folder), first_row)
+    assert not missing(block, keys[0], scale)
+    assert missing(" ".join(block.split()).replace(methods, ""), keys[0], scale)
+
+
+def test_every_readme_table_is_listed_as_results_or_as_another_kind():
     listed = {(f, row) for f, row, *_ in RESULTS}
-    for folder in PACKAGES:
+    for folder in (*PACKAGES, ".", "benchmarks"):
         for _, row in _tables(_readme(folder)):
             known = any(row.startswith(r) for f, r in listed if f == folder) or row.startswith(OTHER)
             assert known, f"{folder}/README.md: table {row[:60]!r} is neither a listed results table nor another kind"

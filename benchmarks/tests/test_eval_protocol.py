@@ -19,7 +19,7 @@ from ganlab.core.errors import ConfigError
 from ganlab.core.evaluation.protocol import EvalProtocol
 
 TINY = Path(__file__).with_name("tiny.yaml")
-DEMO_RESULTS = Path(__file__).parents[1] / "results" / "demo" / "results.csv"
+RESULTS = Path(__file__).parents[1] / "results"
 
 
 def test_every_shipped_setting_is_a_core_eval_protocol():
@@ -42,20 +42,66 @@ def test_every_shipped_setting_is_a_core_eval_protocol():
                 assert (proto.network.name, proto.resize.method, proto.resize.size) == ("inception", "clean", 299)
 
 
-def test_the_demo_protocol_has_the_counts_of_the_committed_demo_results():
-    with DEMO_RESULTS.open() as f:
+@pytest.mark.parametrize("name, n_rows", [("demo", 48), ("cpu", 117)])
+def test_the_committed_results_record_their_protocol(name, n_rows):
+    """Every row of the committed demo and cpu results carries its (setting, method)'s core protocol, whose counts
+    are the ones the row was measured with, and the summary states each setting's protocol in core's words."""
+    from ganlab.benchmarks.protocol import describe_methods
+
+    with (RESULTS / name / "results.csv").open() as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == 48
-    proto = load_suite("demo").settings["mnist"].eval_protocol()
-    for row in rows:
-        assert int(row["protocol.n_fake"]) == proto.n_fake == 2000
-        assert int(row["protocol.prdc_n_real"]) == proto.prdc.n_real == 2000
-        assert int(row["protocol.k"]) == proto.prdc.k == 5
-        assert row["protocol.fid_reference"] == "all 5000 training images" and proto.reference.draw == "all"
-        assert row["protocol.extractor"].startswith(f"in-domain {proto.network.name.split('_')[0]} trained here")
-        # the committed rows carry the protocol's columns, with the same values
+    records = json.loads((RESULTS / name / "results.json").read_text())
+    assert len(rows) == len(records) == n_rows
+    suite = load_suite(name)
+    for row, rec in zip(rows, records):
+        proto = suite.eval_protocol(row["setting"], row["method"])
+        assert int(row["protocol.n_fake"]) == proto.n_fake
+        if proto.metrics:
+            assert int(row["protocol.prdc_n_real"]) == proto.prdc.n_real == 2000
+            assert int(row["protocol.k"]) == proto.prdc.k == 5
+            assert row["protocol.fid_reference"] == "all 5000 training images" and proto.reference.draw == "all"
+            assert row["protocol.extractor"].startswith(f"in-domain {proto.network.name.split('_')[0]} trained here")
+            gold = "gold_rejection" in row["method"]  # its bank: n / classes per class, class after class
+            assert row["eval_label_draw"] == ("class_sequential" if gold else "uniform")
         for key, value in proto.as_record().items():
             assert row[key] == ("" if value is None else str(value)), key
+            assert rec[key] == value, key
+    summary = " ".join((RESULTS / name / "summary.md").read_text().split())
+    for setting, spec in suite.settings.items():
+        methods = describe_methods(suite, setting)
+        assert "Protocol: " + " ".join([spec.eval_protocol().describe(), *([methods] if methods else [])]) in summary
+
+
+def test_a_method_s_sampler_decides_its_label_draw_in_one_place():
+    """GOLD rejection's samples come class after class, n / classes of each: its records say class_sequential, every
+    other method's the setting's uniform draw; the summary names the methods whose draw differs."""
+    from ganlab.benchmarks.compose import resolve
+    from ganlab.benchmarks.integrations import gold_rejection
+    from ganlab.benchmarks.protocol import describe_methods
+
+    suite = load_suite(TINY)
+    setting = suite.settings["digits"].eval_protocol()
+    assert setting.conditioning.labels == "uniform"
+    for method in suite.methods:
+        got = suite.eval_protocol("digits", method)
+        gold = resolve(suite.methods[method].parts).sampler()
+        expect = "class_sequential" if gold is not None and gold.name == "gold_rejection" else "uniform"
+        assert got.conditioning.labels == expect, method
+        assert got.as_record() == {**setting.as_record(), "eval_label_draw": expect}, method
+    assert suite.eval_protocol("digits", "gold_rejection").describe().count("labels in equal blocks per class") == 1
+    words = describe_methods(suite, "digits")
+    assert words.startswith("For gold_rejection, diagan+gold_rejection: Class-conditional generators get labels in")
+    assert describe_methods(suite, "gauss") == ""
+
+    # what the draw says is what the sampler does: labels in equal blocks per class, in class order
+    import torch
+
+    from ganlab.core.nn import build_backbone
+
+    torch.manual_seed(0)
+    G, D = build_backbone("mlp_image", resolution=8, channels=1, z_dim=8, width=16, num_classes=4, acgan=True)
+    labels = gold_rejection(G, D, 40, p=0.5, seed=0)["label"]
+    assert torch.equal(labels, torch.arange(4).repeat_interleave(10))
 
 
 def test_bad_protocol_keys_fail_naming_the_valid_ones():

@@ -59,6 +59,11 @@ class Cell:
         return f"{names}-{hashlib.sha1(text.encode()).hexdigest()[:10]}"
 
     @property
+    def eval_protocol(self) -> Any:
+        """The core protocol of this cell's numbers: the setting's, as the method draws its samples."""
+        return self.parts.eval_protocol(self.ctx.eval_protocol)
+
+    @property
     def train_dir(self) -> Path:
         return self.root / self.setting / "_train" / self.signature() / f"seed{self.seed}"
 
@@ -108,7 +113,7 @@ class Cell:
 
     # ---------------------------------------------------------------------------------------------- samples
     def sample(self, trained: Trained, n: int) -> dict[str, torch.Tensor]:
-        part = self.parts.one("sample") or next((p for p in self.parts.parts if p.draws_samples), None)
+        part = self.parts.sampler()
         seed = 10_000 + self.seed
         if part is not None:
             return part.sample(self, trained, n, seed)
@@ -143,7 +148,7 @@ def run_cell(cell: Cell) -> dict[str, Any]:
     if done is not None and done.get("status") == "done":
         return done
     base = {"setting": cell.setting, "method": cell.method_name, "seed": cell.seed, "baseline": cell.spec.baseline,
-            **cell.ctx.eval_protocol.as_record()}  # fmt: skip
+            **cell.eval_protocol.as_record()}  # fmt: skip
     why = cell.unfit()
     if why is not None:
         record = {**base, "status": "skipped", "message": why}

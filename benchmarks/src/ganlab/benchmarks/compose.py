@@ -10,6 +10,7 @@ import ganlab.benchmarks.method_parts  # noqa: F401  (registers the parts)
 from ganlab.benchmarks.parts import PARTS, Part
 from ganlab.core.config import from_dict
 from ganlab.core.errors import ConfigError
+from ganlab.core.evaluation.protocol import EvalProtocol
 
 __all__ = ["ResolvedMethod", "check_method", "resolve"]
 
@@ -29,6 +30,21 @@ class ResolvedMethod:
 
     def training_parts(self) -> list[Part]:
         return [p for p in self.parts if p.role != "sample"]
+
+    def sampler(self) -> Part | None:
+        """The part that draws the method's samples: its ``sample`` part, else a part whose G needs more than z
+        (IC-GAN, the ensemble); None: the trained G with uniform labels."""
+        return self.one("sample") or next((p for p in self.parts if p.draws_samples), None)
+
+    def eval_protocol(self, setting: EvalProtocol) -> EvalProtocol:
+        """The setting's protocol as this method's samples are drawn: the one place a method's protocol differs
+        from its setting's (the sampler's ``conditioning``, e.g. GOLD rejection's class-balanced bank: labels in
+        equal blocks per class, in class order)."""
+        part = self.sampler()
+        if part is None or not part.conditioning:
+            return setting
+        conditioning = dataclasses.replace(setting.conditioning, **part.conditioning)
+        return dataclasses.replace(setting, conditioning=conditioning)
 
 
 def _parse(item: Any) -> tuple[str, dict[str, Any]]:

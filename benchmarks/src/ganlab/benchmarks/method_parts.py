@@ -203,13 +203,15 @@ class GoldRejectionOptions:
 
 @PARTS.register("gold_rejection")
 class GoldRejection(Part):
-    """GOLD rejection sampling (Mo et al. 2019, eq. 6) with the trained ACGAN's D."""
+    """GOLD rejection sampling (Mo et al. 2019, eq. 6) with the trained ACGAN's D: a class-balanced bank, n / classes
+    samples of each class, class after class (its records' protocol says so)."""
 
     name = "gold_rejection"
     role = "sample"
     module = "ganlab.gold.rejection"
     needs = ("labels",)
     Options = GoldRejectionOptions
+    conditioning = {"labels": "class_sequential"}
 
     def sample(self, cell: Any, trained: Any, n: int, seed: int) -> dict[str, Any]:
         from ganlab.benchmarks.integrations import gold_rejection

@@ -41,6 +41,9 @@ class Part:
     needs: tuple[str, ...] = ()  # "labels", "groups", "images"
     Options: type = NoOptions
     draws_samples = False  # a train part whose G needs more than z (IC-GAN's instance features) draws its samples
+    # how the samples this part draws are conditioned where it differs from the setting's protocol (core
+    # ConditioningSpec fields, e.g. {"labels": "class_sequential"}); see ResolvedMethod.eval_protocol
+    conditioning: dict[str, str] = {}
 
     def __init__(self, options: Any = None) -> None:
         self.options = options if options is not None else self.Options()

@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ import torch
 
 from ganlab.core.fileio import atomic_write_bytes, atomic_write_text
 
-__all__ = ["NO_CACHE_ENV", "SettingContext", "describe_setting", "evaluate_samples"]
+__all__ = ["NO_CACHE_ENV", "SettingContext", "describe_methods", "describe_setting", "evaluate_samples"]
 
 EVALUATOR_FILES = ("classifier.pt", "classifier.json", "features.npy")
 NO_CACHE_ENV = "GANLAB_BENCH_NO_CACHE"  # set to 1: every suite run trains its own evaluator
@@ -217,12 +218,35 @@ def _group_recall(ctx: SettingContext, fake_feats: np.ndarray, k: int) -> float:
     return float(precision_recall(ctx.features[minor], fake_feats, k=k)["recall"])
 
 
-def describe_setting(spec: Any, recorded: dict[str, Any] | None = None) -> str:
-    """The protocol of a setting in words: core's ``describe()`` of its :class:`EvalProtocol`, then what only the
-    suite states or measures (the dataset, the evaluator's training and accuracy from a cell's ``recorded`` protocol,
-    the minority, mode and classifier-on-synthetic columns)."""
+def describe_methods(suite: Any, setting: str) -> str:
+    """Where a method's protocol differs from its setting's (its sampler draws labels otherwise, e.g. GOLD
+    rejection's class-sequential bank): the methods, then the sentences of core's ``describe()`` that differ, e.g.
+    ``For gold_rejection, diagan+gold_rejection: Class-conditional generators get labels in equal blocks per class,
+    in class order; ...``; empty when every method is evaluated as the setting says."""
+    base = suite.settings[setting].eval_protocol()
+    said = set(_sentences(base.describe()))
+    groups: dict[str, list[str]] = {}
+    for method in suite.methods:
+        if setting not in suite.settings_of(method):
+            continue
+        differ = " ".join(x for x in _sentences(suite.eval_protocol(setting, method).describe()) if x not in said)
+        if differ:
+            groups.setdefault(differ, []).append(method)
+    return " ".join(f"For {', '.join(methods)}: {differ}" for differ, methods in groups.items())
+
+
+def _sentences(text: str) -> list[str]:
+    return re.split(r"(?<=\.) ", text.strip())
+
+
+def describe_setting(spec: Any, recorded: dict[str, Any] | None = None, methods: str = "") -> str:
+    """The protocol of a setting in words: core's ``describe()`` of its :class:`EvalProtocol`, the ``methods`` whose
+    protocol differs (:func:`describe_methods`), then what only the suite states or measures (the dataset, the
+    evaluator's training and accuracy from a cell's ``recorded`` protocol, the minority, mode and
+    classifier-on-synthetic columns)."""
     p = spec.protocol
-    words = [spec.eval_protocol().describe(), f"Dataset: {spec.run.get('data', {}).get('name', 'mnist5k')}."]
+    words = [spec.eval_protocol().describe(), *([methods] if methods else [])]
+    words.append(f"Dataset: {spec.run.get('data', {}).get('name', 'mnist5k')}.")
     recorded = recorded or {}
     if recorded.get("extractor"):
         words.append(f"Network: {recorded['extractor']}.")

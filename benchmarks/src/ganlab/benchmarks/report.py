@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from ganlab.benchmarks.protocol import describe_setting
+from ganlab.benchmarks.protocol import describe_methods, describe_setting
 from ganlab.benchmarks.sessions import read_sessions
 from ganlab.benchmarks.stats import LOWER_IS_BETTER, excludes_zero, mean_std, paired_difference
 from ganlab.core.fileio import atomic_write_text
@@ -25,15 +25,16 @@ HIDDEN = {"eval_s"}
 
 def collect(root: str | Path, suite: Any) -> list[dict[str, Any]]:
     """Every cell record of the suite under ``root`` (pending cells included as such), in suite order; each with its
-    setting's core protocol columns (``eval_*``, written by the cell; from the suite for a cell written without)."""
+    core protocol columns (``eval_*``, written by the cell; for a cell written without, from the suite: the setting's
+    protocol as the method draws its samples)."""
     from ganlab.benchmarks.cells import read_cell
 
     out = []
-    protocols = {s: spec.eval_protocol().as_record() for s, spec in suite.settings.items()}
+    protocols = {(s, m): suite.eval_protocol(s, m).as_record() for s, m, _ in suite.cells()}
     for setting, method, seed in suite.cells():
         rec = read_cell(Path(root) / setting / method / f"seed{seed}")
         rec = rec or {"setting": setting, "method": method, "seed": seed, "status": "pending"}
-        out.append({**rec, **{k: v for k, v in protocols[setting].items() if k not in rec}})
+        out.append({**rec, **{k: v for k, v in protocols[(setting, method)].items() if k not in rec}})
     return out
 
 
@@ -170,7 +171,8 @@ def report(root: str | Path, suite: Any, plots: bool = True, wall_s: float | Non
         lines += [f"## {setting}", ""]
         if suite.settings[setting].description:
             lines += [suite.settings[setting].description.strip(), ""]
-        lines += ["Protocol: " + describe_setting(suite.settings[setting], proto), ""]
+        words = describe_setting(suite.settings[setting], proto, methods=describe_methods(suite, setting))
+        lines += ["Protocol: " + words, ""]
         lines += table + [""]
         if len(diffs) > 2:
             lines += ["Paired differences to the baseline:", ""] + diffs + [""]

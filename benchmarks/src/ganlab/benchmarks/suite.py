@@ -22,6 +22,8 @@ A setting's ``protocol:`` section is converted, in :meth:`ProtocolSpec.eval_prot
 (the in-domain classifier the setting trains, ``<arch>_indomain``, or a named pretrained extractor), its resize, the
 number of fakes, the reference (every image of the training split) and the P/R/D/C reals, k and counts. The cells
 evaluate through it, every result record carries its ``as_record()`` columns and the summary its ``describe()``.
+A method whose sampler draws its labels otherwise (GOLD rejection: n / classes per class, class after class) gets
+the setting's protocol with that draw (:meth:`Suite.eval_protocol`), in its records and in the summary.
 """
 
 from __future__ import annotations
@@ -108,8 +110,9 @@ class ProtocolSpec:
 
         FID against every image of the training split; P/R/D/C with ``k`` against ``n_real`` of them drawn at random
         with the cell's seed (None: all of them) and every fake; IS over 10 splits; a class-conditional generator's
-        labels drawn uniformly, an instance-conditioned one's stored instances uniformly; the last generator (the
-        trainer's G, its EMA when enabled). Without an extractor (2-D toys) no feature metric applies.
+        labels drawn uniformly, an instance-conditioned one's stored instances uniformly (a method whose sampler
+        draws otherwise, GOLD rejection's class-sequential bank, says so: :meth:`Suite.eval_protocol`); the last
+        generator (the trainer's G, its EMA when enabled). Without an extractor (2-D toys) no feature metric applies.
         """
         split = str((data or {}).get("split", "train"))
         ext = self.extractor
@@ -185,6 +188,13 @@ class Suite:
     def settings_of(self, method: str) -> list[str]:
         m = self.methods[method]
         return list(self.settings) if m.settings is None else list(m.settings)
+
+    def eval_protocol(self, setting: str, method: str) -> EvalProtocol:
+        """The core protocol of a (setting, method)'s numbers: the setting's, as the method draws its samples
+        (:meth:`ganlab.benchmarks.compose.ResolvedMethod.eval_protocol`)."""
+        from ganlab.benchmarks.compose import check_method
+
+        return check_method(method, self.methods[method]).eval_protocol(self.settings[setting].eval_protocol())
 
     def cells(self) -> list[tuple[str, str, int]]:
         """Every (setting, method, seed) of the suite, in a fixed order."""
