@@ -13,14 +13,15 @@ from ganlab.core.rehearse_modes import rehearse_mode
 # package -> (a paper config that is cheap to rehearse, the trainings its rehearsal runs)
 CONFIGS = {
     "gold/figure2": 1,  # GOLD re-weighting on MNIST (idx files), the paper's batch of 128
-    "multigan-boosting/table1_C": 0,  # the classifier columns on a cached BigGAN-sample set (no GAN trained)
+    "multigan-boosting/table1_baseline": 0,  # the real-data row: CIFAR-10 (python pickles) through Inception (IS/FID)
     "instance-selection/mini": 5,  # embedding, density scoring, selection and SAGAN training
 }
 
 
 @pytest.mark.parametrize("key", sorted(CONFIGS))
 def test_paper_config_rehearses(key, tmp_path):
-    result = rehearse_mode(key, get_experiment(key), cache_dir=tmp_path / "cache", timeout_s=600)
+    # a shorter schedule than nox -s rehearse's (24 steps, 32 evaluation samples), for the time of the test run
+    result = rehearse_mode(key, get_experiment(key), cache_dir=tmp_path / "cache", timeout_s=600, steps=12, n_eval=16)
     assert result.status == "pass", result.error
     ph = result.phases
     assert ph["evaluated"] and ph["trainings"] == CONFIGS[key]

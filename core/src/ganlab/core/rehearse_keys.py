@@ -34,7 +34,8 @@ COUNT_KEYS = ("n_fake", "n_real", "n_samples", "num_samples", "samples_per_class
 CLASS_MULTIPLE_KEYS: dict[str, tuple[str, ...]] = {"gold": ("n_bank",)}
 # package -> its own evaluation sizes (sample banks, generated sets, classifier test draws)
 PACKAGE_COUNT_KEYS: dict[str, tuple[str, ...]] = {
-    "diagan": ("cae_samples",),
+    "diagan": ("cae_samples", "drs_batch_size", "drs_burn_in"),  # DRS: 50 burn-in batches of 256 fakes
+    "icgan": ("best_n_fake",),  # the training-time FID that picks the best checkpoint (50,000 fakes)
     "gold": ("n_bank", "n_stats", "fid_n", "figure_samples", "query_batch_size", "snapshot"),
     # the classifiers' held-out validation and test draws are evaluation sets too
     "multigan": ("fixed_size", "n_classify", "n_per_gan", "val_size", "test_size"),
@@ -43,6 +44,7 @@ PACKAGE_COUNT_KEYS: dict[str, tuple[str, ...]] = {
 # defaults} (GOLD's 50,000-sample rejection bank and its statistics, scored whole by FID)
 IMPLICIT_COUNTS: dict[str, dict[tuple[str, ...], tuple[str, ...]]] = {
     "gold": {("experiment",): ("n_bank", "n_stats", "fid_n")},
+    "diagan": {("experiment",): ("drs_batch_size", "drs_burn_in")},
 }
 # seed lists (repetitions of the same code path) keep their first ``seeds`` entries
 SEED_KEYS = ("seeds", "sample_seeds")
