@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from ganlab.core.repro import get_experiment
 from ganlab.core.rehearse_modes import rehearse_mode
+from ganlab.core.repro import get_experiment
 
 # package -> (a paper config that is cheap to rehearse, the trainings its rehearsal runs)
 CONFIGS = {
