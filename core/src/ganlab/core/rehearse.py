@@ -126,7 +126,7 @@ def schedule_points(cfg: dict[str, Any], package: str | None = None) -> dict[Pat
 
 def _periodic_eval(path: Path_) -> bool:
     names = _names(path)
-    return names[-1] == "eval_every" or (
+    return names[-1] in ("eval_every", "best_every") or (  # best_every: IC-GAN's best-checkpoint FID
         names[-1] == "every" and len(names) > 1 and names[-2] in ("eval", "checkpoint")
     )
 

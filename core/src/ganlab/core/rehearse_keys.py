@@ -35,7 +35,7 @@ CLASS_MULTIPLE_KEYS: dict[str, tuple[str, ...]] = {"gold": ("n_bank",)}
 # package -> its own evaluation sizes (sample banks, generated sets, classifier test draws)
 PACKAGE_COUNT_KEYS: dict[str, tuple[str, ...]] = {
     "diagan": ("cae_samples", "drs_batch_size", "drs_burn_in"),  # DRS: 50 burn-in batches of 256 fakes
-    "icgan": ("best_n_fake",),  # the training-time FID that picks the best checkpoint (50,000 fakes)
+    "icgan": ("best_n_fake", "n_prdc"),  # the best-checkpoint FID (50,000 fakes); the P/R/D/C reference
     "gold": ("n_bank", "n_stats", "fid_n", "figure_samples", "query_batch_size", "snapshot"),
     # the classifiers' held-out validation and test draws are evaluation sets too
     "multigan": ("fixed_size", "n_classify", "n_per_gan", "val_size", "test_size"),
