@@ -143,9 +143,9 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    from accelerate import PartialState
+    from ganlab.core.processes import process_state
 
-    device = PartialState().device
+    device = process_state().device
     rows = []
     for name, backbone, options, shape, nc in BACKBONES:
         if args.only and name not in args.only.split(","):

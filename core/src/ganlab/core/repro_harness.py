@@ -187,18 +187,18 @@ class Harness:
     @property
     def device(self) -> Any:
         if self._device is None:
-            from accelerate import PartialState
+            from ganlab.core.processes import process_state
 
-            self._device = PartialState().device
+            self._device = process_state().device
         return self._device
 
     @property
     def is_main(self) -> bool:
         """Whether this process writes the experiment's files (under torchrun every process runs every pair, and
         only rank 0 writes its records, logs and results, once)."""
-        from accelerate import PartialState
+        from ganlab.core.processes import process_state
 
-        return PartialState().is_main_process
+        return process_state().is_main_process
 
     # ------------------------------------------------------------------------------------------------- the run
     def run(self) -> list[dict[str, Any]]:

@@ -154,6 +154,12 @@ def environment_info() -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------------------ run dir
+def _main_process() -> bool:
+    """Whether this process writes run files: a run directory has one writer, rank 0 of a multi-process launch
+    (``RANK``, set by torchrun and Accelerate's launcher), so a record logged by every rank is written once."""
+    return int(os.environ.get("RANK", "0") or 0) == 0
+
+
 class RunDir:
     """The output folder of one run (training, evaluation or a reproduction); created on the first write."""
 
@@ -216,12 +222,14 @@ class RunDir:
         atomic_write_text(self.path / "env.json", json.dumps(_jsonable(environment_info()), indent=2))
 
     def log_metrics(self, record: Mapping[str, Any]) -> None:
-        """Append one record to ``metrics.jsonl`` (a single write of one line, then fsync)."""
-        _append_jsonl(self.metrics_path, record)
+        """Append one record to ``metrics.jsonl`` (a single write of one line, then fsync; the main process only)."""
+        if _main_process():
+            _append_jsonl(self.metrics_path, record)
 
     def log_event(self, record: Mapping[str, Any]) -> None:
-        """Append one record to ``events.jsonl`` (checkpoints, resumes, divergence, the end of a fit)."""
-        _append_jsonl(self.events_path, record)
+        """Append one record to ``events.jsonl`` (checkpoints, resumes, divergence, the end of a fit; main only)."""
+        if _main_process():
+            _append_jsonl(self.events_path, record)
 
     def read_metrics(self) -> list[dict[str, Any]]:
         return _read_jsonl(self.metrics_path)
@@ -234,7 +242,9 @@ class RunDir:
         return truncate_jsonl(self.metrics_path, lambda r: not isinstance(r.get("step"), int) or r["step"] <= step)
 
     def write_results(self, records: Iterable[Mapping[str, Any]], title: str | None = None) -> None:
-        """Write the final results as ``results.json``, ``results.csv`` and ``summary.md``."""
+        """Write the final results as ``results.json``, ``results.csv`` and ``summary.md`` (the main process only)."""
+        if not _main_process():
+            return
         records = [dict(_jsonable(dict(r))) for r in records]
         atomic_write_text(self.path / "results.json", json.dumps(records, indent=2))
         atomic_write_text(self.path / "results.csv", records_to_csv(records))

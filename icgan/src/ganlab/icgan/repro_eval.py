@@ -55,9 +55,9 @@ class Context:
             if split == d.split
             else get_dataset(d.name, root=d.root, split=split, resolution=d.resolution, **d.options)
         )
-        from accelerate import PartialState
+        from ganlab.core.processes import process_state
 
-        self.device = PartialState().device
+        self.device = process_state().device
         self.cache = run_dir.path / "cache"
         self._ext = None
         self._real: dict[Any, np.ndarray] = {}

@@ -19,9 +19,9 @@ from ganlab.instance_selection.evaluate import check_reference, fake_source, prd
 
 
 def _device() -> torch.device:
-    from accelerate import PartialState
+    from ganlab.core.processes import process_state
 
-    return PartialState().device
+    return process_state().device
 
 
 class Context:

@@ -288,9 +288,8 @@ def train_boosted(
     """
     import copy
 
-    from accelerate import PartialState
-
     from ganlab.core.data import get_dataset
+    from ganlab.core.processes import process_state
     from ganlab.core.train.trainer import Trainer
 
     check_transform(transform)
@@ -315,7 +314,7 @@ def train_boosted(
             if i > 0 and reweight:
                 wpath = root / f"weights_{i}.npy"
                 # several processes: rank 0 alone computes and writes the weights, the others read its file
-                processes = PartialState()
+                processes = process_state()
                 if processes.is_main_process and not wpath.is_file():
                     batch = dataset.get_batch(np.arange(len(dataset)))
                     gens = [selected_generator(r) for r in runs]

@@ -83,9 +83,9 @@ def resolve_device(name: str) -> torch.device:
     if name != "auto":
         return torch.device(name)
     try:
-        from accelerate import PartialState
+        from ganlab.core.processes import process_state
 
-        return PartialState().device
+        return process_state().device
     except Exception:  # accelerate missing or not initialisable: plain CPU
         return torch.device("cpu")
 

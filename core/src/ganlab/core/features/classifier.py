@@ -245,9 +245,9 @@ def train_classifier(
 
 def _default_device() -> torch.device:
     try:
-        from accelerate import PartialState
+        from ganlab.core.processes import process_state
 
-        return PartialState().device
+        return process_state().device
     except Exception:  # accelerate missing or not initialisable: plain CPU
         return torch.device("cpu")
 

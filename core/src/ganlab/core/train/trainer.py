@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import os
 import time
 import warnings
 from collections.abc import Callable
@@ -204,8 +203,10 @@ class Trainer(Checkpointing):
 
         # broadcast_buffers=False: BN statistics and SN vectors stay per process, as in BigGAN/StudioGAN DDP.
         # Accelerate sets up multi-process CPU (gloo) only when told cpu=True.
-        multi_cpu = not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1
-        return Accelerator(cpu=multi_cpu, kwargs_handlers=[DistributedDataParallelKwargs(broadcast_buffers=False)])
+        from ganlab.core.processes import accelerator_cpu_flag
+
+        cpu = accelerator_cpu_flag()
+        return Accelerator(cpu=cpu, kwargs_handlers=[DistributedDataParallelKwargs(broadcast_buffers=False)])
 
     def _uniform_sampler(self):
         from ganlab.core.data.samplers import InfiniteSampler
