@@ -35,6 +35,9 @@ __all__ = ["compare_states", "final_state", "kill_and_resume", "leftovers", "reh
 
 # record fields that hold a duration or a rate: they differ between any two runs
 WALL_CLOCK = ("wall_s", "img_per_s", "it_per_s", "time", "when", "elapsed", "timestamp")
+# the harness's cache key of a saved (arm, seed) result: a hash of the training config, paths under the run folder
+# included, so it differs between two run folders whose results are equal
+BOOKKEEPING = ("fingerprint",)
 # what a finished run must not leave behind
 FAILURE_FILES = ("failed.json", "rehearsal_error.txt")
 
@@ -240,7 +243,7 @@ def _flatten(prefix: str, node: Any, out: dict[str, Any]) -> None:
 
 def _without_wall_clock(node: Any) -> Any:
     if isinstance(node, dict):
-        return {k: _without_wall_clock(v) for k, v in node.items() if k not in WALL_CLOCK}
+        return {k: _without_wall_clock(v) for k, v in node.items() if k not in WALL_CLOCK + BOOKKEEPING}
     if isinstance(node, list):
         return [_without_wall_clock(v) for v in node]
     return node
