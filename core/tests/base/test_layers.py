@@ -18,7 +18,7 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 PACKAGES = sorted(p.parent for p in Path(__file__).resolve().parents[3].glob("*/src/ganlab/*/__init__.py"))
 
 LAYERS = [
-    ("errors", "registry", "lazy", "fileio"),
+    ("errors", "registry", "lazy", "fileio", "processes"),
     ("config",),
     ("results", "images"),
     ("data", "nn", "losses", "knn", "augment"),
