@@ -1,6 +1,7 @@
 """One paper config per package rehearsed by the tests (issue 21, item 6; every config runs in ``nox -s rehearse``):
-the paper config derived to its short schedule, on stand-in data in the real file formats and stand-in weights, through the package's harness, one process. Dia-GAN's is in core/tests/base/test_rehearse_modes.py
-(one and two processes, killed and resumed). Each must pass, train, and evaluate."""
+the paper config derived to its short schedule, on stand-in data in the real file formats and stand-in weights,
+through the package's harness, one process. Dia-GAN's is in core/tests/base/test_rehearse_modes.py (one and two
+processes, killed and resumed). Each must pass, train, and evaluate."""
 
 from __future__ import annotations
 
